@@ -1,0 +1,1 @@
+"""Layers and models of the study (SPEC §2–§3)."""
