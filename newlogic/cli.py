@@ -80,7 +80,7 @@ def _cmd_aggregate(args: argparse.Namespace) -> None:
 def _cmd_download(args: argparse.Namespace) -> None:
     from newlogic.data import download_dataset
 
-    download_dataset(args.dataset, args.data_dir)
+    print(download_dataset(args.dataset, args.data_dir))
 
 
 def _cmd_inspect_depth(args: argparse.Namespace) -> None:
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     checks.set_defaults(run=_cmd_checks)
 
     aggregate = commands.add_parser("aggregate", help="tabulate an ablation's results (CSV, Markdown, LaTeX)")
-    aggregate.add_argument("--config", type=Path, required=True, help="workflow config (YAML or JSON)")
+    aggregate.add_argument("--config", required=True, help="workflow config: a YAML/JSON file or an inline {...} mapping")
     aggregate.add_argument("--ablation", required=True, help="ablation name in the config")
     aggregate.add_argument("--results-dir", type=Path, default=Path("results"))
     aggregate.add_argument("--out-dir", type=Path, default=Path("results/tables"))

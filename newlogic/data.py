@@ -1,9 +1,25 @@
-"""Datasets as in-memory tensors of pixels in [0, 1] (SPEC §4)."""
+"""Datasets as in-memory tensors of pixels in [0, 1] (SPEC §4).
 
+``digits`` is bundled with scikit-learn and needs no files. ``mnist`` and ``cifar10`` are read
+from a data directory in their raw on-disk formats, the layout torchvision's downloaders write:
+
+- ``<data_dir>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (idx files, read with
+  torchvision's MNIST reader);
+- ``<data_dir>/cifar-10-batches-py/{data_batch_1..5,test_batch}`` (Python pickles of
+  ``{"data": uint8 [N, 3072], "labels": [N ints]}``, read here, since torchvision's CIFAR10
+  class insists on the md5 of every file; ``download_dataset`` checks the md5 after a download).
+
+Compute nodes of a cluster often have no internet, so loading never downloads: a missing or
+incomplete directory is a ``UserError`` saying how to fetch the data on a login node.
+"""
+
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -31,6 +47,27 @@ class Split:
     labels: torch.Tensor
 
 
+def _how_to_get(name: str, data_dir: Path) -> str:
+    return (
+        f"get it with `newlogic download --dataset {name} --data-dir {data_dir}` on a machine with internet "
+        "(e.g. a cluster's login node), or `snakemake download`"
+    )
+
+
+def _require_files(name: str, folder: Path, files: tuple[str, ...], data_dir: Path) -> None:
+    """Raise a one-line ``UserError`` naming the expected files when any is missing from ``folder``."""
+    missing = [file for file in files if not (folder / file).is_file()]
+    if missing:
+        raise UserError(
+            f"{name} data not found: expected {', '.join(files)} in {folder} (missing: {', '.join(missing)}); "
+            + _how_to_get(name, data_dir)
+        )
+
+
+def _corrupt(name: str, path: Path, problem: str, data_dir: Path) -> UserError:
+    return UserError(f"{name} file {path} is unreadable ({problem}); delete it and " + _how_to_get(name, data_dir))
+
+
 def load_digits() -> tuple[Split, Split]:
     """scikit-learn's bundled 8×8 digits, upsampled to 28×28, stratified 80/20 split with seed 0."""
     from sklearn.datasets import load_digits as sklearn_digits
@@ -46,8 +83,145 @@ def load_digits() -> tuple[Split, Split]:
     return Split(images[train_idx], labels[train_idx]), Split(images[test_idx], labels[test_idx])
 
 
-DATASETS: dict[str, tuple[DatasetInfo, Callable[[Path], tuple[Split, Split]]]] = {
-    "digits": (DatasetInfo("digits", 1, 28, 28, 10, (0.2,), (0.3,)), lambda _data_dir: load_digits()),
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+IDX_MAGIC = {"images": 2051, "labels": 2049}  # 0x0803: uint8, 3 dims; 0x0801: uint8, 1 dim
+
+
+def _check_idx(path: Path, magic: int, data_dir: Path) -> None:
+    """An idx file's header (big-endian magic, then one uint32 size per dim) must match its length."""
+    dims = magic & 0xFF
+    with path.open("rb") as file:
+        header = np.frombuffer(file.read(4 * (dims + 1)), dtype=">u4")
+    if len(header) != dims + 1 or header[0] != magic:
+        raise _corrupt("mnist", path, f"not an idx file with magic number {magic}", data_dir)
+    expected = 4 * (dims + 1) + int(np.prod(header[1:], dtype=np.int64))
+    size = path.stat().st_size
+    if size != expected:
+        raise _corrupt("mnist", path, f"{size} bytes, its header says {expected}", data_dir)
+
+
+def load_mnist(data_dir: Path) -> tuple[Split, Split]:
+    """MNIST (60k/10k, 28×28×1) from ``<data_dir>/MNIST/raw`` through torchvision's idx reader; x = byte / 255."""
+    from torchvision.datasets import MNIST
+
+    raw_dir = data_dir / "MNIST" / "raw"
+    _require_files("mnist", raw_dir, MNIST_FILES["train"] + MNIST_FILES["test"], data_dir)
+    for images_file, labels_file in MNIST_FILES.values():
+        _check_idx(raw_dir / images_file, IDX_MAGIC["images"], data_dir)
+        _check_idx(raw_dir / labels_file, IDX_MAGIC["labels"], data_dir)
+    splits = []
+    for part, (images_file, _) in MNIST_FILES.items():
+        reader = MNIST(root=data_dir, train=part == "train", download=False)
+        if len(reader.data) != len(reader.targets) or tuple(reader.data.shape[1:]) != (28, 28):
+            raise _corrupt("mnist", raw_dir / images_file, f"images {tuple(reader.data.shape)} and "
+                           f"{len(reader.targets)} labels, expected [N, 28, 28] and N", data_dir)
+        splits.append(Split(reader.data.unsqueeze(1).float().div_(255.0), reader.targets.to(torch.int64)))
+    return splits[0], splits[1]
+
+
+CIFAR10_DIR = "cifar-10-batches-py"
+CIFAR10_FILES = {
+    "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+    "test": ("test_batch",),
+}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles dicts of numpy arrays, lists and strings only: a data file cannot run code."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+        return super().find_class(module, name)
+
+
+def _read_cifar_batch(path: Path, data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 batch: ``data`` uint8 [N, 3072] (channel-major RGB), ``labels`` [N]."""
+    try:
+        with path.open("rb") as file:
+            entry = _ArrayUnpickler(file, encoding="latin1").load()
+        data = np.asarray(entry["data"], dtype=np.uint8)
+        labels = np.asarray(entry["labels"], dtype=np.int64)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
+        raise _corrupt("cifar10", path, f"{type(error).__name__}: {error}", data_dir) from None
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+        raise _corrupt("cifar10", path, f"data {data.shape} and {len(labels)} labels, expected [N, 3072] and N",
+                       data_dir)
+    return data, labels
+
+
+def load_cifar10(data_dir: Path) -> tuple[Split, Split]:
+    """CIFAR-10 (50k/10k, 32×32×3) from ``<data_dir>/cifar-10-batches-py``; x = byte / 255."""
+    folder = data_dir / CIFAR10_DIR
+    _require_files("cifar10", folder, CIFAR10_FILES["train"] + CIFAR10_FILES["test"], data_dir)
+    splits = []
+    for files in CIFAR10_FILES.values():
+        batches = [_read_cifar_batch(folder / file, data_dir) for file in files]
+        data = np.concatenate([data for data, _ in batches]).reshape(-1, 3, 32, 32)
+        labels = np.concatenate([labels for _, labels in batches])
+        splits.append(Split(torch.from_numpy(data).float().div_(255.0), torch.from_numpy(labels)))
+    return splits[0], splits[1]
+
+
+def _download_torchvision(dataset_class_name: str, name: str) -> Callable[[Path], str]:
+    """Fetch with torchvision's ``download=True`` (it checks the md5 of what it fetched)."""
+
+    def download(data_dir: Path) -> str:
+        import torchvision.datasets
+
+        dataset_class = getattr(torchvision.datasets, dataset_class_name)
+        try:
+            for train in (True, False):
+                dataset_class(root=data_dir, train=train, download=True)
+        except (OSError, RuntimeError) as error:  # URLError is an OSError
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise UserError(
+                f"downloading {name} into {data_dir} failed ({first_line}); this needs internet: "
+                "run it on a machine that has it (e.g. a cluster's login node)"
+            ) from None
+        load_dataset(name, data_dir)
+        return f"{name} is ready in {data_dir}"
+
+    return download
+
+
+class DatasetSource(NamedTuple):
+    """A registered dataset: info, loader ``data_dir → (train, test)``, downloader ``data_dir → message``."""
+
+    info: DatasetInfo
+    load: Callable[[Path], tuple[Split, Split]]
+    download: Callable[[Path], str]
+
+
+DATASETS: dict[str, DatasetSource] = {
+    # digits: mean/std of the train split above (1437 images).
+    "digits": DatasetSource(
+        DatasetInfo("digits", 1, 28, 28, 10, (0.3054,), (0.3247,)),
+        lambda _data_dir: load_digits(),
+        lambda _data_dir: "digits is bundled with scikit-learn: nothing to download",
+    ),
+    "mnist": DatasetSource(
+        DatasetInfo("mnist", 1, 28, 28, 10, (0.1307,), (0.3081,)),
+        load_mnist,
+        _download_torchvision("MNIST", "mnist"),
+    ),
+    # cifar10: per-channel mean/std of the 50k training images (pixel std, not the often-copied 0.2023…).
+    "cifar10": DatasetSource(
+        DatasetInfo("cifar10", 3, 32, 32, 10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+        load_cifar10,
+        _download_torchvision("CIFAR10", "cifar10"),
+    ),
 }
 
 
@@ -62,3 +236,9 @@ def load_dataset(name: str, data_dir: Path | str = "data") -> tuple[Split, Split
     """(train, test) splits of dataset ``name``, read from ``data_dir`` where it needs files."""
     dataset_info(name)
     return DATASETS[name][1](Path(data_dir))
+
+
+def download_dataset(name: str, data_dir: Path | str = "data") -> str:
+    """Fetch dataset ``name`` into ``data_dir`` (needs internet); returns a one-line status message."""
+    dataset_info(name)
+    return DATASETS[name].download(Path(data_dir))

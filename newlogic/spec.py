@@ -77,8 +77,19 @@ class ModelSpec:
         return {"name": self.name, **asdict(self)}
 
 
+MAX_NUMBER = 1e6
+
+
 def _number(text: str) -> float:
-    return float(text)
+    """A token's number; out-of-range values (up to inf) are grammar errors."""
+    value = float(text)
+    if not value <= MAX_NUMBER:
+        raise GrammarError(f"number {text[:20]!r} in a model name is out of range (at most {MAX_NUMBER:g})")
+    return value
+
+
+def _integer(text: str) -> int:
+    return int(_number(text))
 
 
 def _format_number(value: float) -> str:
@@ -99,12 +110,13 @@ def _regularizer(kind: str) -> Callable[[re.Match[str], bool], dict[str, Any]]:
 
 
 def _minmaxout(match: re.Match[str], legacy_era: bool) -> dict[str, Any]:
-    first, second = int(match.group("a")), int(match.group("b"))
+    first, second = _integer(match.group("a")), _integer(match.group("b"))
     min_group, max_group = (second, first) if legacy_era else (first, second)
     return {"min_group": min_group, "max_group": max_group}
 
 
-_NUM = r"\d+(?:\.\d+)?"
+_NUM = r"[0-9]+(?:\.[0-9]+)?"
+_INT = r"[0-9]+"
 
 # token pattern → (kind, handler(match, legacy_era) → ModelSpec fields)
 TOKENS: dict[str, tuple[str, Callable[[re.Match[str], bool], dict[str, Any]]]] = {
@@ -117,8 +129,8 @@ TOKENS: dict[str, tuple[str, Callable[[re.Match[str], bool], dict[str, Any]]]] =
     r"quadratic|kernel": ("units", lambda m, _: {"units": "quadratic"}),
     r"elliptical": ("units", lambda m, _: {"units": "elliptical"}),
     r"spherical": ("units", lambda m, _: {"units": "spherical"}),
-    r"maxout_(?P<k>\d+)": ("folding", lambda m, _: {"max_group": int(m.group("k"))}),
-    r"minmaxout_(?P<a>\d+)_(?P<b>\d+)": ("folding", _minmaxout),
+    rf"maxout_(?P<k>{_INT})": ("folding", lambda m, _: {"max_group": _integer(m.group("k"))}),
+    rf"minmaxout_(?P<a>{_INT})_(?P<b>{_INT})": ("folding", _minmaxout),
     r"sigmoid_out": ("output", lambda m, _: {"output": "sigmoid"}),
     r"bce": ("loss", lambda m, _: {"loss": "bce", "output": "sigmoid"}),
     rf"max_fit_l1(?:_(?P<c>{_NUM}))?": ("regulariser", _regularizer("max_fit_l1")),

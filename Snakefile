@@ -1,0 +1,24 @@
+# newlogic workflow: train → attack → checks → aggregate. Thin by design: the science is in the
+# `newlogic` package; rules only wire files (see docs/architecture.md and README.md).
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/attack.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    input:
+        all_tables(),
+    default_target: True

@@ -1,0 +1,25 @@
+"""Where each stage writes (docs/architecture.md): one pattern per output, used by the workflow and the CLI."""
+
+from pathlib import Path
+
+MODEL_DIR = "{results}/models/{dataset}/{model}/seed{seed}"
+RESULT_JSON = "{results}/attacks/{dataset}/{model}/seed{seed}/{setting}.json"
+RESULT_NPZ = "{results}/attacks/{dataset}/{model}/seed{seed}/{setting}.npz"
+CHECKS_JSON = "{results}/attacks/{dataset}/{model}/seed{seed}/checks.json"
+TABLE = "{results}/tables/{ablation}.{ext}"
+TABLE_FORMATS = ("csv", "md", "tex")
+
+
+def model_dir(results: Path | str, dataset: str, model: str, seed: int) -> Path:
+    """Model directory of one training run (``model`` is the canonical name)."""
+    return Path(MODEL_DIR.format(results=results, dataset=dataset, model=model, seed=seed))
+
+
+def result_json(results: Path | str, dataset: str, model: str, seed: int, setting: str) -> Path:
+    """Result file of one attack setting on one training run."""
+    return Path(RESULT_JSON.format(results=results, dataset=dataset, model=model, seed=seed, setting=setting))
+
+
+def checks_json(results: Path | str, dataset: str, model: str, seed: int) -> Path:
+    """Gradient-masking checks of one training run."""
+    return Path(CHECKS_JSON.format(results=results, dataset=dataset, model=model, seed=seed))

@@ -1,0 +1,19 @@
+# Tables per ablation; cheap, so it runs where Snakemake runs (the login node on a cluster).
+localrules:
+    aggregate,
+
+
+rule aggregate:
+    input:
+        ablation_inputs,
+    output:
+        [paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext=ext) for ext in paths.TABLE_FORMATS],
+    params:
+        config=json.dumps(config, sort_keys=True),
+    log:
+        "logs/aggregate/{ablation}.log",
+    benchmark:
+        "benchmarks/aggregate/{ablation}.tsv"
+    shell:
+        "newlogic aggregate --config {params.config:q} --ablation {wildcards.ablation}"
+        " --results-dir {RESULTS} --out-dir {RESULTS}/tables > {log} 2>&1"

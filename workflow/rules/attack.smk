@@ -1,0 +1,40 @@
+# One attack setting on one training run, then the gradient-masking checks over all of its results.
+
+
+rule attack:
+    input:
+        metrics=f"{MODEL_DIR}/metrics.json",
+        weights=f"{MODEL_DIR}/model.pt",
+    output:
+        result=RESULT_JSON,
+        samples=RESULT_NPZ,
+    params:
+        model_dir=model_dir,
+        attack=lambda w: config["attacks"][w.setting]["attack"],
+        setting=attack_setting,
+    log:
+        "logs/attack/{dataset}/{model}/seed{seed}/{setting}.log",
+    benchmark:
+        "benchmarks/attack/{dataset}/{model}/seed{seed}/{setting}.tsv"
+    threads: 2
+    shell:
+        "newlogic attack --model-dir {params.model_dir} --attack {params.attack} --setting {params.setting:q}"
+        " --seed {wildcards.seed} --out {output.result} --data-dir {config[data_dir]} --device {config[device]}"
+        " > {log} 2>&1"
+
+
+rule checks:
+    input:
+        model_results,
+    output:
+        CHECKS_JSON,
+    log:
+        "logs/checks/{dataset}/{model}/seed{seed}.log",
+    benchmark:
+        "benchmarks/checks/{dataset}/{model}/seed{seed}.tsv"
+    shell:
+        "newlogic checks --results {input} --out {output} > {log} 2>&1"
+
+
+# checks.json sits beside the result files; the config schema forbids an attack setting named "checks".
+ruleorder: checks > attack
