@@ -12,13 +12,14 @@ rule attack:
         model_dir=model_dir,
         attack=lambda w: config["attacks"][w.setting]["attack"],
         setting=attack_setting,
+        run_options=attack_run_options,
     log:
         "logs/attack/{dataset}/{model}/seed{seed}/{setting}.log",
     benchmark:
         "benchmarks/attack/{dataset}/{model}/seed{seed}/{setting}.tsv"
     threads: 2
     shell:
-        "newlogic attack --model-dir {params.model_dir} --attack {params.attack} --setting {params.setting:q}"
+        "newlogic attack --model-dir {params.model_dir} --attack {params.attack} --setting {params.setting:q} {params.run_options}"
         " --seed {wildcards.seed} --out {output.result} --data-dir {config[data_dir]} --device {config[device]}"
         " > {log} 2>&1"
 

@@ -25,11 +25,22 @@ def model_dir(wildcards):
     return paths.model_dir(RESULTS, wildcards.dataset, wildcards.model, wildcards.seed)
 
 
+# Keys of an attack setting that are not attack parameters: how to run it and how to show it.
+RUN_KEYS = {"limit": "--limit", "batch_size": "--batch-size"}
+SHOW_KEYS = ("attack", "label")
+
+
 def attack_setting(wildcards):
-    """The attack setting without its name, as JSON for `newlogic attack --setting`."""
-    setting = dict(config["attacks"][wildcards.setting])
-    setting.pop("attack")
-    return json.dumps(setting, sort_keys=True)
+    """The attack parameters of a setting, as JSON for `newlogic attack --setting`."""
+    setting = config["attacks"][wildcards.setting]
+    parameters = {k: v for k, v in setting.items() if k not in RUN_KEYS and k not in SHOW_KEYS}
+    return json.dumps(parameters, sort_keys=True)
+
+
+def attack_run_options(wildcards):
+    """`--limit N` / `--batch-size B` when the setting gives them."""
+    setting = config["attacks"][wildcards.setting]
+    return " ".join(f"{flag} {setting[key]}" for key, flag in RUN_KEYS.items() if key in setting)
 
 
 def settings_of_model(model):
