@@ -1,40 +1,134 @@
-"""Activations by name (SPEC §2): ReLU and ReLog with its ReLU→ReLog ramp."""
+"""Activations by name (SPEC §2): ReLU and ReLog(n), ramped in from ReLU, with optional centering.
+
+The registry ``ACTIVATIONS`` maps the grammar's activation (``ModelSpec.activation``) to a
+factory ``(spec, options) -> nn.Module``; ``RELOG_FORMS`` maps ``ArchOptions.relog_form`` to
+the ReLog variant (``journal`` or the paper's ``beta``).
+"""
+
+from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from newlogic.errors import UserError
+from newlogic.nn.ramp import advance_ramp, register_ramp
+from newlogic.spec import DEFAULT_RELOG_BASE, ModelSpec
 
-class ReLog(nn.Module):
-    """ReLog(n) ramped in from ReLU (SPEC §2).
+if TYPE_CHECKING:
+    from newlogic.nn.models import ArchOptions
 
-    ``relog(x) = log_n(relu(x) + 1/n) + 1``: 0 for x <= 0, logarithmic above.
-    Output ``y = s·relog(x) + (1 - s)·relu(x)`` with ramp strength ``s`` clipped to [0, 1];
-    ``s`` starts at ``start`` and rises by ``step`` on every training forward pass. ``s`` is a
-    buffer, so it is saved in the state dict.
+
+class RampedReLog(nn.Module):
+    """Base of the ReLog variants: holds the ReLU→ReLog strength ``s`` (SPEC §2).
+
+    ``s`` starts at ``start`` (negative delays the ramp) and after ``t`` training forward
+    passes is ``min(1, start + t·step)`` (see ``newlogic.nn.ramp``); eval-mode passes leave it
+    alone. Buffers: ``strength`` (s) and ``strength_steps`` (t), both in the ``state_dict``.
     """
 
-    def __init__(self, base: float = 10.0, start: float = 0.0, step: float = 0.001) -> None:
+    def __init__(self, start: float, step: float) -> None:
         super().__init__()
-        self.base = base
+        self.start = start
         self.step = step
-        self.register_buffer("strength", torch.tensor(float(start)))
+        register_ramp(self, "strength", start)
+
+    def current_strength(self) -> torch.Tensor:
+        """``s`` for this forward pass: advanced first in training mode; a fresh tensor (safe for autograd)."""
+        if self.training:
+            advance_ramp(self, "strength", self.start, self.step)
+        return self.strength.clone()
+
+
+class ReLog(RampedReLog):
+    """ReLog(n), journal form, ramped in from ReLU (SPEC §2).
+
+    ``relog(x) = log_n(relu(x) + 1/n) + 1``: 0 for x <= 0, slope ``n / ln n`` at 0+,
+    logarithmic above (relog(n - 1/n) = 2). Output ``y = s·relog(x) + (1 - s)·relu(x)`` with
+    ``s`` clipped below at 0 (a negative ``s`` is a delayed start, not an extrapolation).
+    """
+
+    def __init__(self, base: float = DEFAULT_RELOG_BASE, start: float = 0.0, step: float = 0.001) -> None:
+        super().__init__(start, step)
+        self.base = base
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training:
-            self.strength.add_(self.step).clamp_(max=1.0)
-        s = self.strength.clamp(min=0.0)
+        s = self.current_strength().clamp(min=0.0)
         positive = torch.relu(x)
-        relog = torch.log(positive + 1.0 / self.base) / math.log(self.base) + 1.0
-        return s * relog + (1.0 - s) * positive
+        relog = torch.log(positive + 1.0 / self.base).mul_(1.0 / math.log(self.base)).add_(1.0)
+        return torch.lerp(positive, relog, s)  # positive + s·(relog - positive): one fused kernel
 
     def extra_repr(self) -> str:
-        return f"base={self.base}, step={self.step}"
+        return f"base={self.base}, start={self.start}, step={self.step}"
 
 
-ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
-    "relu": lambda **_: nn.ReLU(),
-    "relog": lambda base, start, step, **_: ReLog(base=base, start=start, step=step),
+class BetaReLog(RampedReLog):
+    """ReLog, the paper's β form, ramped in by its effective β (SPEC §2, ``relog_form: beta``).
+
+    ``y = ln(1 + β_eff·relu(x)) / β_eff`` with ``β_eff = β·max(1e-4, s)``: at s ≈ 0 this is
+    ReLU up to ``O(β_eff·x²)``, at s = 1 it is ``ln(1 + β·relu(x)) / β`` (slope 1 at 0+).
+    """
+
+    MIN_STRENGTH = 1e-4
+
+    def __init__(self, beta: float = 1.0, start: float = 0.0, step: float = 0.001) -> None:
+        super().__init__(start, step)
+        self.beta = beta
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        beta = self.beta * self.current_strength().clamp(min=self.MIN_STRENGTH)
+        return torch.log1p(beta * torch.relu(x)) / beta
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, start={self.start}, step={self.step}"
+
+
+class Centering(nn.Module):
+    """``y = x - 0.5`` after ReLog (SPEC §2 centering, the journal's alternative to BatchNorm)."""
+
+    OFFSET = 0.5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.OFFSET
+
+
+def _journal_relog(spec: ModelSpec, options: ArchOptions) -> nn.Module:
+    return ReLog(base=spec.relog_base, start=options.relog_start, step=options.relog_step)
+
+
+def _beta_relog(spec: ModelSpec, options: ArchOptions) -> nn.Module:
+    if spec.relog_base != DEFAULT_RELOG_BASE:
+        raise UserError(
+            f"relog_{spec.relog_base:g} names the journal form's base, but relog_form is 'beta'; "
+            "use plain 'relog' with relog_form beta (set relog_beta), or relog_form journal"
+        )
+    return BetaReLog(beta=options.relog_beta, start=options.relog_start, step=options.relog_step)
+
+
+RELOG_FORMS: dict[str, Callable[[ModelSpec, ArchOptions], nn.Module]] = {
+    "journal": _journal_relog,
+    "beta": _beta_relog,
 }
+
+
+def _relog(spec: ModelSpec, options: ArchOptions) -> nn.Module:
+    relog = RELOG_FORMS[options.relog_form](spec, options)
+    return nn.Sequential(relog, Centering()) if options.centering else relog
+
+
+ACTIVATIONS: dict[str, Callable[[ModelSpec, ArchOptions], nn.Module]] = {
+    "relu": lambda _spec, _options: nn.ReLU(),
+    "relog": _relog,
+}
+
+
+def make_activation(spec: ModelSpec, options: ArchOptions) -> nn.Module:
+    """The activation of a modified layer: ``spec.activation`` with the ramp/form/centering of ``options``.
+
+    Centering subtracts 0.5 after every ReLog only (SPEC §2 centres ReLog's output); ReLU layers
+    are never centred.
+    """
+    return ACTIVATIONS[spec.activation](spec, options)

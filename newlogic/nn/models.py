@@ -1,53 +1,229 @@
-"""Model builders by architecture name (SPEC §3); every model maps pixels in [0,1] to scores.
+"""Model builders by architecture name (SPEC §3); every model maps pixels in [0, 1] to scores.
 
 A model's ``forward`` returns pre-sigmoid / pre-softmax scores of shape ``[N, classes]``;
 the output transform (softmax or sigmoid, by ``ModelSpec.output``) is applied by the loss
 and the evaluation, so attacks can work on the scores.
+
+Layout of every model (``nn.Sequential`` with named parts): ``normalize`` (only with
+``ArchOptions.normalize``), ``features``, ``flatten``, ``classifier``. A *modified* layer is
+``unit (C_in → C·F) → Fold → activation [→ Centering] [→ BatchNorm(C)]``, with the unit kind,
+activation and folding F = m·k of the ``ModelSpec``; a *plain* layer (VGG convs before
+``modification_start_layer``) is ``Conv2d → ReLU [→ BatchNorm]``. The classifier is always
+modified: ``DenseUnit (→ classes·F) → Fold``, no activation.
 """
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from newlogic.data import DatasetInfo
 from newlogic.errors import UserError
-from newlogic.nn.activations import ACTIVATIONS
+from newlogic.nn.activations import RELOG_FORMS, RampedReLog, make_activation
 from newlogic.nn.folding import Fold
+from newlogic.nn.units import ConvUnit, DenseUnit, Unit
 from newlogic.spec import ModelSpec
+
+# kuangliu/pytorch-cifar models/vgg.py: conv widths, 'M' = 2×2 max-pool (SPEC §3)
+VGG_CONFIGS: dict[str, list[int | str]] = {
+    "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+}
+AUTO_ARCH_BY_SIZE = {(28, 28): "mnist_cnn", (32, 32): "vgg16"}
 
 
 @dataclass(frozen=True)
 class ArchOptions:
-    """Architecture options that are not part of the model name (SPEC §1–§3)."""
+    """Architecture options that are not part of the model name (SPEC §2–§3); defaults = the MNIST recipe.
+
+    ``arch``: ``auto`` (MNIST CNN for 28×28 inputs, VGG16 for 32×32) or a key of
+    ``ARCHITECTURES``. ``batchnorm``/``bn_momentum``: BatchNorm after each conv layer's
+    activation (PyTorch momentum). ``modification_start_layer``: VGG cfg index from which
+    convs are modified (journal CIFAR: 12); MNIST CNN: must be 0. ``centering``: subtract 0.5
+    after each ReLog. ``normalize``: ``(x - mean) / std`` of ``DatasetInfo`` as the first layer.
+    ``relog_form``: ``journal`` or ``beta`` (with ``relog_beta``). ``relog_start``/``relog_step``:
+    the ReLU→ReLog ramp s; ``curvature_step``: the curvature ramp a (CIFAR recipe: 1e-4).
+    """
 
     arch: str = "auto"
+    batchnorm: bool = False
+    bn_momentum: float = 0.01
+    modification_start_layer: int = 0
+    centering: bool = False
+    normalize: bool = False
+    relog_form: str = "journal"
+    relog_beta: float = 1.0
     relog_start: float = 0.0
     relog_step: float = 0.001
+    curvature_step: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.arch != "auto" and self.arch not in ARCHITECTURES:
+            raise UserError(f"unknown architecture {self.arch!r}; valid: auto, {', '.join(ARCHITECTURES)}")
+        if self.relog_form not in RELOG_FORMS:
+            raise UserError(f"unknown relog_form {self.relog_form!r}; valid: {', '.join(RELOG_FORMS)}")
+        checks = {
+            "bn_momentum": (0.0 < self.bn_momentum <= 1.0, "in (0, 1]"),
+            "modification_start_layer": (self.modification_start_layer >= 0, ">= 0"),
+            "relog_beta": (self.relog_beta > 0.0, "> 0"),
+            "relog_step": (self.relog_step >= 0.0, ">= 0"),
+            "curvature_step": (self.curvature_step >= 0.0, ">= 0"),
+        }
+        for name, (valid, rule) in checks.items():
+            if not valid:
+                raise UserError(f"architecture option {name} = {getattr(self, name)!r} must be {rule}")
 
 
-def _activation(spec: ModelSpec, options: ArchOptions) -> nn.Module:
-    return ACTIVATIONS[spec.activation](base=spec.relog_base, start=options.relog_start, step=options.relog_step)
+class Normalize(nn.Module):
+    """``y = (x - mean) / std`` per channel (SPEC §3: normalisation is the model's first layer)."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class LayerFactory:
+    """Modified and plain layers of one model (SPEC §2: units, folding, activation, centering, BatchNorm)."""
+
+    def __init__(self, spec: ModelSpec, options: ArchOptions) -> None:
+        self.spec = spec
+        self.options = options
+
+    def fold(self) -> list[nn.Module]:
+        return [Fold(self.spec.min_group, self.spec.max_group)] if self.spec.fold_factor > 1 else []
+
+    def batchnorm(self, channels: int) -> list[nn.Module]:
+        return [nn.BatchNorm2d(channels, momentum=self.options.bn_momentum)] if self.options.batchnorm else []
+
+    def modified_conv(self, in_channels: int, channels: int, kernel_size: int, padding: int) -> list[nn.Module]:
+        """``unit (in → channels·F) → Fold → activation → [BatchNorm]``."""
+        unit = ConvUnit(self.spec.units, in_channels, channels * self.spec.fold_factor, kernel_size, padding=padding,
+                        curvature_step=self.options.curvature_step)
+        return [unit, *self.fold(), make_activation(self.spec, self.options), *self.batchnorm(channels)]
+
+    def plain_conv(self, in_channels: int, channels: int, kernel_size: int, padding: int) -> list[nn.Module]:
+        """``Conv2d → ReLU → [BatchNorm]`` (VGG layers before ``modification_start_layer``)."""
+        return [nn.Conv2d(in_channels, channels, kernel_size, padding=padding), nn.ReLU(), *self.batchnorm(channels)]
+
+    def classifier(self, in_features: int, classes: int) -> nn.Sequential:
+        """``DenseUnit (in → classes·F) → Fold``: the output layer, always modified, no activation."""
+        unit = DenseUnit(self.spec.units, in_features, classes * self.spec.fold_factor,
+                         curvature_step=self.options.curvature_step)
+        return nn.Sequential(unit, *self.fold())
+
+
+def _assemble(info: DatasetInfo, options: ArchOptions, features: list[nn.Module], classifier: nn.Module) -> nn.Module:
+    parts: OrderedDict[str, nn.Module] = OrderedDict()
+    if options.normalize:
+        parts["normalize"] = Normalize(info.mean, info.std)
+    parts["features"] = nn.Sequential(*features)
+    parts["flatten"] = nn.Flatten()
+    parts["classifier"] = classifier
+    return nn.Sequential(parts)
 
 
 def mnist_cnn(spec: ModelSpec, info: DatasetInfo, options: ArchOptions) -> nn.Module:
-    """The journal's MNIST CNN (SPEC §3): two conv5×5 blocks with max-pool, then a linear layer."""
-    factor = spec.fold_factor
-    fold = lambda: Fold(spec.min_group, spec.max_group)  # noqa: E731
-    flat = 32 * (info.height // 4) * (info.width // 4)
-    return nn.Sequential(
-        nn.Conv2d(info.channels, 16 * factor, 5, padding=2), fold(), _activation(spec, options), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32 * factor, 5, padding=2), fold(), _activation(spec, options), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(flat, info.num_classes * factor), fold(),
-    )
+    """The journal's MNIST CNN (SPEC §3), every layer modified.
+
+    conv5×5 pad 2 (C→16·F) fold act maxpool2; conv5×5 pad 2 (16→32·F) fold act maxpool2;
+    flatten 32·(H/4)·(W/4) → linear (classes·F) fold. BatchNorm, when on, follows each activation.
+    """
+    if options.modification_start_layer:
+        raise UserError(f"modification_start_layer = {options.modification_start_layer} applies to VGG only; "
+                        "use 0 with mnist_cnn")
+    layers = LayerFactory(spec, options)
+    features = [
+        *layers.modified_conv(info.channels, 16, 5, padding=2), nn.MaxPool2d(2),
+        *layers.modified_conv(16, 32, 5, padding=2), nn.MaxPool2d(2),
+    ]
+    return _assemble(info, options, features, layers.classifier(32 * (info.height // 4) * (info.width // 4),
+                                                                info.num_classes))
 
 
-ARCHITECTURES: dict[str, Callable[[ModelSpec, DatasetInfo, ArchOptions], nn.Module]] = {"mnist_cnn": mnist_cnn}
+def _vgg(cfg_name: str) -> Callable[[ModelSpec, DatasetInfo, ArchOptions], nn.Module]:
+    cfg = VGG_CONFIGS[cfg_name]
+
+    def build(spec: ModelSpec, info: DatasetInfo, options: ArchOptions) -> nn.Module:
+        """VGG (kuangliu/pytorch-cifar cfg, SPEC §3): 3×3 convs pad 1, 'M' = max-pool 2, linear → classes·F.
+
+        Convs at cfg index >= ``modification_start_layer`` are modified, earlier ones plain.
+        """
+        start = options.modification_start_layer
+        if start > len(cfg):
+            raise UserError(f"modification_start_layer = {start} is past {cfg_name}'s {len(cfg)} cfg entries; "
+                            f"valid: 0..{len(cfg)}")
+        pools = cfg.count("M")
+        height, width = info.height >> pools, info.width >> pools
+        if height == 0 or width == 0:
+            raise UserError(f"{cfg_name} needs inputs of at least {2 ** pools}×{2 ** pools}, "
+                            f"got {info.height}×{info.width}")
+        layers = LayerFactory(spec, options)
+        features: list[nn.Module] = []
+        in_channels = info.channels
+        for index, entry in enumerate(cfg):
+            if entry == "M":
+                features.append(nn.MaxPool2d(2))
+                continue
+            make = layers.modified_conv if index >= start else layers.plain_conv
+            features += make(in_channels, int(entry), 3, padding=1)
+            in_channels = int(entry)
+        return _assemble(info, options, features, layers.classifier(in_channels * height * width, info.num_classes))
+
+    build.__name__ = cfg_name
+    return build
+
+
+ARCHITECTURES: dict[str, Callable[[ModelSpec, DatasetInfo, ArchOptions], nn.Module]] = {
+    "mnist_cnn": mnist_cnn,
+    **{name: _vgg(name) for name in VGG_CONFIGS},
+}
+
+
+def resolve_arch(info: DatasetInfo, options: ArchOptions) -> str:
+    """``options.arch``, with ``auto`` resolved by input size (28×28: mnist_cnn, 32×32: vgg16)."""
+    if options.arch != "auto":
+        return options.arch
+    size = (info.height, info.width)
+    if size not in AUTO_ARCH_BY_SIZE:
+        raise UserError(f"arch 'auto' has no default for {info.height}×{info.width} inputs; "
+                        f"set arch to one of {', '.join(ARCHITECTURES)}")
+    return AUTO_ARCH_BY_SIZE[size]
 
 
 def build_model(spec: ModelSpec, info: DatasetInfo, options: ArchOptions) -> nn.Module:
-    """Build the model named by ``spec`` for dataset ``info`` (``arch: auto``: MNIST CNN)."""
-    arch = "mnist_cnn" if options.arch == "auto" else options.arch
-    if arch not in ARCHITECTURES:
-        raise UserError(f"unknown architecture {arch!r}; valid: auto, {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](spec, info, options)
+    """Build the model named by ``spec`` for dataset ``info``: pixels in [0, 1] → scores ``[N, classes]``."""
+    return ARCHITECTURES[resolve_arch(info, options)](spec, info, options)
+
+
+def max_fit_parameters(model: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """(weights, biases) of every modified layer: W (and V of quadratic/elliptical units), b (SPEC §2 max_fit)."""
+    weights: list[torch.Tensor] = []
+    biases: list[torch.Tensor] = []
+    for module in model.modules():
+        if isinstance(module, Unit):
+            unit_weights, unit_biases = module.fit_parameters()
+            weights += unit_weights
+            biases += unit_biases
+    return weights, biases
+
+
+def ramp_state(model: nn.Module) -> dict[str, float | None]:
+    """Current ramp values: ``relog_strength`` s (may be < 0 while delayed) and ``curvature`` a; None if absent.
+
+    Every ReLog (every curved unit) of a model sees the same training passes, so the first one
+    found speaks for all. Reads buffers: one host sync each (call once per epoch, not per step).
+    """
+    strength = next((m.strength for m in model.modules() if isinstance(m, RampedReLog)), None)
+    curvature = next((m.curvature for m in model.modules() if isinstance(m, Unit) and m.kind.curved), None)
+    return {
+        "relog_strength": None if strength is None else float(strength),
+        "curvature": None if curvature is None else float(curvature),
+    }
