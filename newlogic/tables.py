@@ -3,9 +3,9 @@
 Rows are the ablation's models in config order (their labels), columns the clean accuracy
 then each attack setting. A cell is the mean accuracy (%) over the training seeds, with
 ± std when there are several. ``*`` marks a cell whose per-batch accuracies differ from the
-row above by Welch's t-test at p < 0.05; ``†`` a result computed on a subset of the test
-set; gradient-masking markers come from each run's ``checks.json`` (legend under the
-table). A missing result is shown as ``—`` and listed on stderr, never dropped.
+row above by Welch's t-test at p < 0.05; ``⊂`` a result computed on a subset of the test
+set; gradient-masking markers come from each run's ``checks.json`` (``newlogic.checks.CHECKS``,
+legend under the table). A missing result is shown as ``—`` and listed on stderr, never dropped.
 """
 
 import json
@@ -20,13 +20,15 @@ from scipy import stats
 
 from newlogic import paths
 from newlogic.atomic import atomic_write_text
+from newlogic.checks import CHECKS
 from newlogic.model_dir import METRICS_FILE
 from newlogic.workflow_config import Ablation, get_ablation, load_config
 
 CLEAN = "clean"
 SIGNIFICANCE_LEVEL = 0.05
 SIGNIFICANT_MARK = "*"
-SUBSET_MARK = "†"
+SUBSET_MARK = "⊂"
+SUBSET_LATEX = r"\subset"
 MISSING = "—"
 
 
@@ -58,7 +60,7 @@ class AblationTable:
     ablation: Ablation
     headers: dict[str, str]
     cells: dict[tuple[str, str], Cell]
-    legend: dict[str, str]
+    legend: set[str]
     missing: list[Path]
 
 
@@ -74,19 +76,19 @@ def column_header(setting_id: str, setting: dict[str, Any]) -> str:
     return str(setting.get("label", setting_id))
 
 
-def _add_masking_flags(cells: dict[tuple[str, str], Cell], label: str, checks: dict[str, Any], legend: dict) -> None:
-    for flag in checks.get("flags", []):
-        legend[flag["marker"]] = flag["description"]
-        for setting in flag.get("settings", []):
+def _add_masking_flags(cells: dict[tuple[str, str], Cell], label: str, checks: dict[str, Any], legend: set) -> None:
+    for flag in checks["flags"]:
+        legend.add(flag["check"])
+        for setting in flag["settings"]:
             if (label, setting) in cells:
-                cells[(label, setting)].markers.add(flag["marker"])
+                cells[(label, setting)].markers.add(flag["check"])
 
 
 def collect(ablation: Ablation, attacks: dict[str, dict[str, Any]], results_dir: Path) -> AblationTable:
     """Read every model directory, result and checks file the ablation needs."""
     headers = {CLEAN: "Clean", **{s: column_header(s, attacks.get(s, {})) for s in ablation.settings}}
     cells: dict[tuple[str, str], Cell] = {}
-    legend: dict[str, str] = {}
+    legend: set[str] = set()
     missing: list[Path] = []
     for entry in ablation.models:
         for column in headers:
@@ -101,8 +103,8 @@ def collect(ablation: Ablation, attacks: dict[str, dict[str, Any]], results_dir:
                 result = _read_json(path, missing)
                 if result is not None:
                     cell = cells[(entry.label, setting)]
-                    cell.values.append(result["adversarial_accuracy"])
-                    cell.per_batch.extend(result["per_batch_adversarial_accuracy"])
+                    cell.values.append(result["adv_accuracy"])
+                    cell.per_batch.extend(result["batch_adv_accuracies"])
                     cell.subset |= bool(result["subset"])
             checks = _read_json(paths.checks_json(results_dir, ablation.dataset, entry.name, seed), missing)
             if checks is not None:
@@ -130,12 +132,13 @@ def _cell_text(cell: Cell, bold: bool = False, latex: bool = False) -> str:
         text += (r" $\pm$ " if latex else " ± ") + f"{100 * cell.std:.2f}"
     if bold:
         text = rf"\textbf{{{text}}}"
-    marks = (SIGNIFICANT_MARK if cell.significant else "") + (SUBSET_MARK if cell.subset else "")
-    marks += "".join(sorted(cell.markers))
+    marks = [SIGNIFICANT_MARK] if cell.significant else []
+    marks += [(SUBSET_LATEX if latex else SUBSET_MARK)] if cell.subset else []
+    marks += [CHECKS[name].latex if latex else CHECKS[name].marker for name in sorted(cell.markers)]
     if marks and latex:
-        text += "$^{" + marks.replace(SUBSET_MARK, r"\dagger") + "}$"
+        text += "$^{" + "".join(marks) + "}$"
     elif marks:
-        text += marks
+        text += "".join(marks)
     return text
 
 
@@ -144,7 +147,8 @@ def _legend_lines(table: AblationTable) -> list[str]:
     lines.append(f"{SIGNIFICANT_MARK} differs from the row above (Welch's t-test on per-batch accuracies, p < 0.05).")
     if any(cell.subset for cell in table.cells.values()):
         lines.append(f"{SUBSET_MARK} computed on a subset of the test set.")
-    lines += [f"{marker} {description}" for marker, description in sorted(table.legend.items())]
+    for name in sorted(table.legend):
+        lines.append(f"{CHECKS[name].marker} possible gradient masking: {CHECKS[name].description}")
     return lines
 
 

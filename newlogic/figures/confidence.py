@@ -1,0 +1,78 @@
+"""Histograms of the predicted probability on clean, noise and adversarial inputs (SPEC §5–§6).
+
+The predicted probability of an input is ``max_c p_c`` with ``p = softmax(s)`` or ``σ(s)``
+(``newlogic.outputs``): the confidence the journal analysed (sigmoid outputs are
+under-confident on clean images). Clean: the test split; noise: ``n_noise`` uniform-noise images
+(``newlogic.noise.uniform_noise``); adversarial: the ``adv_confidence`` array of attack results'
+``.npz`` files (the max probability on each attacked image, ``newlogic.evaluate``), so nothing is
+crafted again. Bars are fractions of each set's images, 20 bins over [0, 1]; the dashed line is
+the 0.5 threshold of rejection (``newlogic.noise``).
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from newlogic.errors import UserError
+from newlogic.noise import CONFIDENCE_THRESHOLD, uniform_noise
+from newlogic.outputs import probabilities
+from newlogic.spec import ModelSpec
+
+BINS = np.linspace(0.0, 1.0, 21)
+NOISE_SAMPLES = 1000
+EVAL_BATCH = 1000
+
+
+@torch.no_grad()
+def max_probabilities(model: nn.Module, spec: ModelSpec, images: torch.Tensor,
+                      device: torch.device | str = "cpu") -> np.ndarray:
+    """``max_c p_c`` per image, evaluated in batches."""
+    parts = [probabilities(model(batch.to(device)), spec).amax(dim=1).cpu() for batch in images.split(EVAL_BATCH)]
+    return torch.cat(parts).numpy()
+
+
+def adversarial_confidence(result_path: Path | str) -> tuple[str, np.ndarray]:
+    """``(setting, adv_confidence)`` of one attack result: its JSON's ``setting`` and its ``.npz`` array."""
+    result_path = Path(result_path)
+    if not result_path.is_file():
+        raise UserError(f"result {result_path} not found; run its attack first")
+    result = json.loads(result_path.read_text())
+    samples = result_path.parent / result.get("samples_file", result_path.with_suffix(".npz").name)
+    if not samples.is_file():
+        raise UserError(f"per-sample file {samples} of {result_path} not found; run its attack again")
+    with np.load(samples) as arrays:
+        return result.get("setting", result_path.stem), np.asarray(arrays["adv_confidence"], dtype=float)
+
+
+def plot_confidence(sets: Mapping[str, np.ndarray], output: str, title: str = "") -> Figure:
+    """One histogram of max-probabilities per named set (e.g. clean, uniform noise, ``fgsm_0.3``), shared axes."""
+    if not sets:
+        raise UserError("no input set to plot a confidence histogram of")
+    figure = Figure(figsize=(3.0 * len(sets), 3.0), layout="constrained")
+    axes = figure.subplots(1, len(sets), squeeze=False, sharey=True)[0]
+    for ax, (name, values) in zip(axes, sets.items(), strict=True):
+        ax.hist(values, bins=BINS, weights=np.full(len(values), 1.0 / max(len(values), 1)), color="tab:blue")
+        ax.axvline(CONFIDENCE_THRESHOLD, color="black", linestyle="--", linewidth=1)
+        ax.set_title(f"{name}\n(n = {len(values)}, mean {np.mean(values):.2f})", fontsize=9)
+        ax.set_xlabel(f"max {output} probability")
+        ax.set_xlim(0.0, 1.0)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("fraction of images")
+    figure.suptitle(f"Predicted probabilities {title}".strip())
+    return figure
+
+
+def confidence_sets(model: nn.Module, spec: ModelSpec, clean: torch.Tensor, *, results: Sequence[Path] = (),
+                    n_noise: int = NOISE_SAMPLES, seed: int = 0,
+                    device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
+    """``{"clean": …, "uniform noise": …, <setting>: …}`` max-probabilities for ``plot_confidence``."""
+    noise = uniform_noise(n_noise, tuple(clean.shape[1:]), seed)
+    sets = {"clean": max_probabilities(model, spec, clean, device),
+            "uniform noise": max_probabilities(model, spec, noise, device)}
+    sets.update(adversarial_confidence(path) for path in results)
+    return sets

@@ -1,0 +1,125 @@
+"""Noise rejection (issue 5, SPEC §2 open world, §6): how often a model refuses inputs that are not digits.
+
+Three input sets go through one trained model:
+
+- ``clean``: the whole test split (for reference);
+- ``uniform_noise``: ``n_samples`` images with every pixel i.i.d. ``U(0, 1)``;
+- ``scrambled``: ``n_samples`` test images (the first of a seeded shuffle) with their pixels
+  permuted as the ``scrambling`` negatives do (``newlogic.negatives.permute_pixels``: one random
+  order of the pixel positions, channels kept), one order per group of ``SCRAMBLE_GROUP`` images.
+
+An input is *rejected* when (``REJECTION``, by ``ModelSpec.output``):
+
+- ``sigmoid`` (``sigmoid_out``): every output ``σ(s_c) < 0.5``, i.e. every score ``s_c < 0``
+  (``newlogic.outputs.rejected``);
+- ``softmax``: ``max_c softmax(s)_c ≤ 0.5``, i.e. not classified with confidence > 0.5. [project]
+  A softmax model cannot abstain; this threshold makes its rate comparable.
+
+Each set's rejection rate is ``#rejected / #inputs``; the mean max-probability
+(``max_c p_c``, ``newlogic.outputs.probabilities``) is reported beside it.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from newlogic.atomic import atomic_write_json
+from newlogic.data import load_dataset
+from newlogic.device import resolve_device
+from newlogic.errors import UserError
+from newlogic.model_dir import load_trained_model
+from newlogic.negatives import permute_pixels
+from newlogic.outputs import probabilities, rejected
+from newlogic.provenance import collect_provenance
+from newlogic.spec import ModelSpec
+
+SCHEMA_VERSION = 1
+CONFIDENCE_THRESHOLD = 0.5
+SCRAMBLE_GROUP = 64  # images sharing one pixel order: the MNIST training batch, as for the scrambling negatives
+EVAL_BATCH = 1000
+
+
+def _softmax_unconfident(scores: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
+    return probabilities(scores, spec).amax(dim=1) <= CONFIDENCE_THRESHOLD
+
+
+# ModelSpec.output → (definition, rejection test on the scores)
+REJECTION: dict[str, tuple[str, Callable[[torch.Tensor, ModelSpec], torch.Tensor]]] = {
+    "sigmoid": ("every sigmoid output < 0.5 (every score < 0)", rejected),
+    "softmax": ("max softmax probability <= 0.5 (not classified with confidence > 0.5)", _softmax_unconfident),
+}
+
+
+def uniform_noise(count: int, shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    """``count`` images of ``shape`` (C, H, W), every pixel i.i.d. ``U(0, 1)`` from a generator seeded with ``seed``."""
+    return torch.rand(count, *shape, generator=torch.Generator().manual_seed(seed))
+
+
+def scrambled(images: torch.Tensor, seed: int, group: int = SCRAMBLE_GROUP) -> torch.Tensor:
+    """``images`` with their pixels permuted (``permute_pixels``), a fresh order per ``group`` consecutive images."""
+    host = torch.Generator().manual_seed(seed)
+    return torch.cat([permute_pixels(chunk, host) for chunk in images.split(group)])
+
+
+@torch.no_grad()
+def rejection_statistics(model: nn.Module, spec: ModelSpec, images: torch.Tensor, device: torch.device,
+                         batch_size: int = EVAL_BATCH) -> dict[str, Any]:
+    """``{"count", "rejection_rate", "mean_max_probability"}`` of ``model`` on ``images`` (rule ``REJECTION``)."""
+    is_rejected = REJECTION[spec.output][1]
+    totals = torch.zeros(2, dtype=torch.float64, device=device)
+    for batch in images.split(batch_size):
+        scores = model(batch.to(device))
+        totals[0] += is_rejected(scores, spec).sum()
+        totals[1] += probabilities(scores, spec).amax(dim=1).double().sum()
+    rejections, confidence = (totals / len(images)).tolist()
+    return {"count": len(images), "rejection_rate": rejections, "mean_max_probability": confidence}
+
+
+def evaluate_noise_rejection(model_dir: Path, out_path: Path, *, data_dir: Path, device: str, n_samples: int = 1000,
+                             seed: int = 0) -> dict[str, Any]:
+    """Rejection rates of the model in ``model_dir`` on clean, uniform-noise and scrambled images; JSON to ``out_path``.
+
+    Returns (and writes atomically) ``{"schema_version", "model", "dataset", "output",
+    "rejection_definition", "threshold", "n_samples", "seed", "inputs": {"clean" | "uniform_noise" |
+    "scrambled": {"count", "rejection_rate", "mean_max_probability", "description"}}, "model_ref",
+    "provenance"}``.
+    """
+    if n_samples < 1:
+        raise UserError(f"noise rejection needs n_samples >= 1, got {n_samples}")
+    model_dir, out_path = Path(model_dir), Path(out_path)
+    torch_device = resolve_device(device)
+    trained = load_trained_model(model_dir, torch_device)
+    test = load_dataset(trained.dataset, data_dir)[1]
+    order = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(seed))[:n_samples]
+    inputs = {
+        "clean": (test.images, "the test split"),
+        "uniform_noise": (uniform_noise(n_samples, tuple(test.images.shape[1:]), seed), "pixels i.i.d. U(0, 1)"),
+        "scrambled": (scrambled(test.images[order], seed),
+                      f"test images, pixels permuted (one order per {SCRAMBLE_GROUP} images)"),
+    }
+    statistics = {
+        name: {**rejection_statistics(trained.model, trained.spec, images, torch_device), "description": description}
+        for name, (images, description) in inputs.items()
+    }
+    request = {"schema_version": SCHEMA_VERSION, "model": trained.spec.name, "dataset": trained.dataset,
+               "n_samples": n_samples, "seed": seed,
+               "config_hash": (trained.record.get("provenance") or {}).get("config_hash")}
+    result = {
+        "schema_version": SCHEMA_VERSION,
+        "model": trained.spec.name,
+        "dataset": trained.dataset,
+        "output": trained.spec.output,
+        "rejection_definition": REJECTION[trained.spec.output][0],
+        "threshold": CONFIDENCE_THRESHOLD,
+        "n_samples": n_samples,
+        "seed": seed,
+        "inputs": statistics,
+        "model_ref": {"dir": str(model_dir), "name": trained.spec.name, "seed": trained.record.get("seed"),
+                      "config_hash": request["config_hash"]},
+        "provenance": collect_provenance(request),
+    }
+    atomic_write_json(out_path, result)
+    return result

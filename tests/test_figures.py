@@ -1,0 +1,227 @@
+"""Figures (newlogic.figures): the numbers behind them, and every figure written as PNG and PDF on a digits model."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from newlogic.data import dataset_info, load_dataset
+from newlogic.depth import run_depth_experiment
+from newlogic.errors import UserError
+from newlogic.evaluate import run_attack_setting
+from newlogic.figures import (
+    MODEL_FIGURES,
+    make_ablation_figures,
+    make_depth_figure,
+    make_model_figures,
+    model_figure_files,
+)
+from newlogic.figures.accuracy import accuracy_curves, plot_accuracy_vs_eps
+from newlogic.figures.common import first_conv, module_io, save_figure
+from newlogic.figures.gallery import craft_gallery, plot_gallery
+from newlogic.figures.interpolation import interpolation_path
+from newlogic.figures.patches import cluster_patches, top_patches
+from newlogic.figures.weights import plot_conv1_weights, scale_weights
+from newlogic.model_dir import load_trained_model
+from newlogic.nn.models import ArchOptions, build_model
+from newlogic.spec import parse_model_name
+from newlogic.train import run_training
+
+DATA = Path("data")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ReLU digits model after one epoch without augmentation (≈ 90 % test accuracy)."""
+    out = tmp_path_factory.mktemp("model")
+    run_training("relu", "digits", out, data_dir=DATA, seed=0, device="cpu",
+                 training={"epochs": 1, "augment": "none"}, architecture={})
+    return out
+
+
+@pytest.fixture(scope="module")
+def results(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """FGSM at ε 0.1 and 0.3 on 40 test images of that model."""
+    out = tmp_path_factory.mktemp("attacks")
+    paths = []
+    for eps in (0.1, 0.3):
+        path = out / f"fgsm_{eps}.json"
+        run_attack_setting(model_dir, {"attack": "fgsm", "eps": eps}, path, data_dir=DATA, device="cpu", limit=40,
+                           batch_size=None, seed=0, surrogate_dir=None)
+        paths.append(path)
+    return paths
+
+
+def assert_figure_files(paths: list[Path]) -> None:
+    """Every path exists, is non-empty, PNGs are PNGs and PDFs are PDFs; no temporary file is left beside them."""
+    for path in paths:
+        head = path.read_bytes()[:8]
+        assert path.stat().st_size > 1000, path
+        assert head == PNG_MAGIC if path.suffix == ".png" else head.startswith(b"%PDF"), path
+        assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+# conv1 weights scaled into [-1, 1]
+
+
+def test_scale_weights_by_hand() -> None:
+    weight = torch.tensor([[[[1.0, -2.0], [0.0, 0.5]]], [[[0.0, 0.0], [0.0, 0.0]]], [[[-4.0, 2.0], [1.0, 0.0]]]])
+    per_neuron = scale_weights(weight, "neuron")
+    assert torch.equal(per_neuron[0, 0], torch.tensor([[0.5, -1.0], [0.0, 0.25]]))
+    assert torch.equal(per_neuron[1], torch.zeros(1, 2, 2))  # an all-zero neuron stays zero
+    assert torch.equal(per_neuron[2, 0], torch.tensor([[-1.0, 0.5], [0.25, 0.0]]))
+    assert torch.equal(scale_weights(weight, "global"), weight / 4)
+    with pytest.raises(UserError, match="scope"):
+        scale_weights(weight, "layer")
+
+
+def test_scaled_conv1_weights_of_a_trained_model(model_dir: Path) -> None:
+    weight = first_conv(load_trained_model(model_dir).model).weight.detach()
+    weight[3] = 0.0
+    weight[5, 0, 2, 2] = 0.0
+    scaled = scale_weights(weight)
+    assert float(scaled.abs().max()) == 1.0 and float(scaled.min()) >= -1.0
+    assert torch.equal(scaled.flatten(1).abs().amax(dim=1)[[0, 1, 2, 4]], torch.ones(4))  # max |value| 1 per neuron
+    assert torch.equal(torch.sign(scaled), torch.sign(weight))  # signs kept, zero stays zero
+    assert torch.allclose(scaled * weight.flatten(1).abs().amax(dim=1).clamp(min=1e-30)[:, None, None, None], weight)
+
+
+# top patches and their clusters
+
+
+def test_top_patches_are_the_top_one_percent(model_dir: Path) -> None:
+    model = load_trained_model(model_dir).model
+    images = load_dataset("digits", DATA)[0].images[:300]
+    conv = first_conv(model)
+    top = top_patches(model, images, channel=7, batch_size=64)
+    inputs, outputs = module_io(model, conv, images)
+    everything = outputs[:, 7].flatten()
+    keep = math.ceil(0.01 * len(everything))
+    assert top.positions == 300 * 28 * 28 and len(top.responses) == len(top.patches) == keep == 2352
+    assert torch.equal(top.responses, everything.topk(keep).values)  # the K largest responses, descending
+    recomputed = (top.patches * conv.weight[7]).sum(dim=(1, 2, 3)) + conv.bias[7]
+    assert torch.allclose(recomputed, top.responses, atol=1e-5)  # each patch is the one under its response
+    columns = F.unfold(inputs, 5, padding=2).transpose(1, 2).reshape(-1, 25)
+    assert torch.equal(top.patches[0].flatten(), columns[everything.argmax()])
+
+
+def test_kmeans_finds_separated_patterns() -> None:
+    generator = torch.Generator().manual_seed(0)
+    levels, sizes = (0.9, 0.1, 0.5), (50, 30, 20)
+    patches = torch.cat([level + 0.01 * torch.randn(size, 1, 3, 3, generator=generator)
+                         for level, size in zip(levels, sizes, strict=True)])
+    clusters = cluster_patches(patches, 3)
+    assert clusters.sizes.tolist() == [50, 30, 20]  # largest first
+    assert clusters.labels.tolist() == [0] * 50 + [1] * 30 + [2] * 20
+    assert torch.allclose(clusters.centers.flatten(1).mean(dim=1), torch.tensor(levels), atol=0.01)
+    with pytest.raises(UserError, match="cluster"):
+        cluster_patches(patches, 101)
+
+
+def test_kmeans_on_top_patches_returns_the_asked_clusters(model_dir: Path) -> None:
+    model = load_trained_model(model_dir).model
+    top = top_patches(model, load_dataset("digits", DATA)[0].images[:200], channel=0)
+    clusters = cluster_patches(top.patches, 4, seed=1)
+    assert clusters.centers.shape == (4, 1, 5, 5) and int(clusters.sizes.sum()) == len(top.patches)
+    assert set(clusters.labels.tolist()) == {0, 1, 2, 3} and clusters.sizes.tolist() == sorted(clusters.sizes.tolist(),
+                                                                                              reverse=True)
+    for cluster in range(4):  # a centre is the mean of its members
+        assert torch.allclose(clusters.centers[cluster], top.patches[clusters.labels == cluster].mean(dim=0),
+                              atol=1e-5)
+    with pytest.raises(UserError, match="channel"):
+        top_patches(model, top.patches, channel=16)
+
+
+# accuracy versus eps
+
+
+def _result(model: str, eps: float | None, adv: float, clean: float, attack: str = "fgsm",
+            preset: str = "paper") -> dict:
+    return {"complete": True, "model": model, "attack": attack, "preset": preset, "attack_on": "scores",
+            "norm": "linf", "eps": eps, "adv_accuracy": adv, "clean_accuracy": clean}
+
+
+def test_accuracy_curves_average_seeds_by_eps() -> None:
+    results = [
+        _result("relog", 0.3, 0.2, 1.0), _result("relu", 0.1, 0.8, 0.9), _result("relu", 0.1, 0.6, 1.0),
+        _result("relu", 0.3, 0.1, 0.9), _result("relu", None, 0.0, 0.9, attack="cw_l2"),
+        _result("relu", 0.3, 0.4, 0.9, preset="strong"),
+    ]
+    curves = accuracy_curves(results)
+    assert list(curves) == [("fgsm", "paper", "scores"), ("fgsm", "strong", "scores")]  # cw_l2 has no eps
+    assert list(curves["fgsm", "paper", "scores"]) == ["relog", "relu"]  # order of first appearance
+    relu = curves["fgsm", "paper", "scores"]["relu"]
+    assert relu.eps.tolist() == [0.0, 0.1, 0.3] and relu.runs.tolist() == [3, 2, 1]
+    assert np.allclose(relu.mean, [2.8 / 3, 0.7, 0.1]) and np.allclose(relu.std[1:], [math.sqrt(0.02), 0.0])
+    assert curves["fgsm", "strong", "scores"]["relu"].mean.tolist() == [0.9, 0.4]
+    with pytest.raises(UserError, match="eps"):
+        plot_accuracy_vs_eps([_result("relu", None, 0.0, 0.9, attack="cw_l2")])
+
+
+def test_ablation_figure_from_result_files(results: list[Path], tmp_path: Path) -> None:
+    paths = make_ablation_figures(results, tmp_path, labels={"relu": "Baseline"})
+    assert paths == [tmp_path / "accuracy_vs_eps.png", tmp_path / "accuracy_vs_eps.pdf"]
+    assert_figure_files(paths)
+    first = json.loads(results[0].read_text())
+    assert first["eps"] == 0.1 and first["attack"] == "fgsm"  # the fields the figure reads
+    incomplete = tmp_path / "incomplete.json"
+    incomplete.write_text(json.dumps({**first, "complete": False}))
+    with pytest.raises(UserError, match="incomplete"):
+        make_ablation_figures([incomplete], tmp_path)
+
+
+# the other figures
+
+
+def test_depth_figure(tmp_path: Path) -> None:
+    depth = tmp_path / "depth.json"
+    run_depth_experiment(layers=40, width=64, seed=0, out=depth)
+    paths = make_depth_figure(depth, tmp_path / "figures")
+    assert paths == [tmp_path / "figures" / "depth_propagation.png", tmp_path / "figures" / "depth_propagation.pdf"]
+    assert_figure_files(paths)
+
+
+def test_interpolation_path_endpoints() -> None:
+    start, end = torch.zeros(1, 2, 2), torch.ones(1, 2, 2)
+    t, path = interpolation_path(start, end, steps=5)
+    assert t.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert torch.equal(path[0], start) and torch.equal(path[-1], end) and torch.equal(path[2], 0.5 * end)
+
+
+def test_every_model_figure_is_written(model_dir: Path, results: list[Path], tmp_path: Path) -> None:
+    paths = make_model_figures(model_dir, tmp_path, data_dir=DATA, device="cpu", results=results,
+                               options={"gallery_samples": 4, "noise_samples": 200})
+    assert paths == model_figure_files(tmp_path) and len(paths) == 2 * len(MODEL_FIGURES)
+    assert_figure_files(paths)
+    with pytest.raises(UserError, match="unknown figure"):
+        make_model_figures(model_dir, tmp_path, data_dir=DATA, device="cpu", names=["histogram"])
+    with pytest.raises(UserError, match="n_clusters"):
+        make_model_figures(model_dir, tmp_path, data_dir=DATA, device="cpu", options={"n_clusters": "many"})
+
+
+def test_gallery_reads_both_predictions(model_dir: Path, tmp_path: Path) -> None:
+    trained = load_trained_model(model_dir)
+    test = load_dataset("digits", DATA)[1]
+    gallery = craft_gallery(trained, test.images, test.labels, setting={"attack": "fgsm", "eps": 0.2}, n_samples=6)
+    order = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(0))[:6]
+    assert torch.equal(gallery.clean, test.images[order]) and torch.equal(gallery.labels, test.labels[order])
+    assert float((gallery.adversarial - gallery.clean).abs().max()) <= 0.2 + 1e-6
+    with torch.no_grad():
+        scores = trained.model(gallery.adversarial)
+    assert torch.equal(gallery.adv_prediction, scores.argmax(dim=1))
+    assert torch.allclose(gallery.adv_probability, scores.softmax(dim=1).amax(dim=1))
+    assert not gallery.adv_rejected.any() and gallery.setting == "fgsm ε=0.2"
+    assert_figure_files(save_figure(plot_gallery(gallery), tmp_path, "gallery"))
+
+
+def test_folded_rgb_weights_figure(tmp_path: Path) -> None:
+    """conv1 of 3 input channels, 16·8 output channels (minmaxout_2_4): 128 tiles of 3 channels."""
+    model = build_model(parse_model_name("relog-minmaxout_2_4"), dataset_info("cifar10"), ArchOptions(arch="mnist_cnn"))
+    assert first_conv(model).weight.shape == (128, 3, 5, 5)
+    figure = plot_conv1_weights(model, fold_factor=8)
+    assert_figure_files(save_figure(figure, tmp_path, "conv1_weights"))
