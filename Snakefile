@@ -15,10 +15,12 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
+include: "workflow/rules/analysis.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
     input:
-        all_tables(),
+        all_outputs(),
     default_target: True

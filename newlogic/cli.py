@@ -38,16 +38,21 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from newlogic.train import run_training
+    """Train; on SIGTERM/SIGUSR1 the checkpoint is saved and the exit code is ``RESUMABLE_EXIT_CODE`` (75)."""
+    from newlogic.train import RESUMABLE_EXIT_CODE, TrainingInterrupted, run_training
 
     training = dict(args.training)
     if args.epochs is not None:
         training["epochs"] = args.epochs
-    run_training(
-        args.model, args.dataset, args.out,
-        data_dir=args.data_dir, seed=args.seed, device=args.device,
-        training=training, architecture=args.architecture,
-    )
+    try:
+        run_training(
+            args.model, args.dataset, args.out,
+            data_dir=args.data_dir, seed=args.seed, device=args.device,
+            training=training, architecture=args.architecture,
+        )
+    except TrainingInterrupted as interrupted:
+        print(f"newlogic train: {interrupted}", file=sys.stderr)
+        raise SystemExit(RESUMABLE_EXIT_CODE) from None
 
 
 def _cmd_attack(args: argparse.Namespace) -> None:
@@ -75,6 +80,35 @@ def _cmd_aggregate(args: argparse.Namespace) -> None:
     from newlogic.tables import aggregate
 
     aggregate(args.config, args.ablation, results_dir=args.results_dir, out_dir=args.out_dir)
+
+
+def _cmd_noise(args: argparse.Namespace) -> None:
+    from newlogic.noise import evaluate_noise_rejection
+
+    evaluate_noise_rejection(
+        args.model_dir, args.out, data_dir=args.data_dir, device=args.device, n_samples=args.n_samples, seed=args.seed
+    )
+
+
+def _cmd_figures_model(args: argparse.Namespace) -> None:
+    from newlogic.figures.registry import make_model_figures
+
+    make_model_figures(
+        args.model_dir, args.out_dir, data_dir=args.data_dir, device=args.device,
+        results=args.results, seed=args.seed, options=args.options,
+    )
+
+
+def _cmd_figures_ablation(args: argparse.Namespace) -> None:
+    from newlogic.figures.registry import make_ablation_figures
+
+    make_ablation_figures(args.results, args.out_dir, labels=args.labels, title=args.title)
+
+
+def _cmd_figures_depth(args: argparse.Namespace) -> None:
+    from newlogic.figures.registry import make_depth_figure
+
+    make_depth_figure(args.depth_json, args.out_dir)
 
 
 def _cmd_download(args: argparse.Namespace) -> None:
@@ -126,11 +160,41 @@ def build_parser() -> argparse.ArgumentParser:
     checks.set_defaults(run=_cmd_checks)
 
     aggregate = commands.add_parser("aggregate", help="tabulate an ablation's results (CSV, Markdown, LaTeX)")
-    aggregate.add_argument("--config", required=True, help="workflow config: a YAML/JSON file or an inline {...} mapping")
+    aggregate.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
     aggregate.add_argument("--ablation", required=True, help="ablation name in the config")
     aggregate.add_argument("--results-dir", type=Path, default=Path("results"))
     aggregate.add_argument("--out-dir", type=Path, default=Path("results/tables"))
     aggregate.set_defaults(run=_cmd_aggregate)
+
+    noise = commands.add_parser("noise", help="rejection of uniform-noise and scrambled images by one model")
+    noise.add_argument("--model-dir", type=Path, required=True)
+    noise.add_argument("--out", type=Path, required=True, help="noise.json to write")
+    noise.add_argument("--n-samples", type=int, default=1000, help="noise and scrambled images each")
+    noise.add_argument("--seed", type=int, default=0)
+    _common(noise)
+    noise.set_defaults(run=_cmd_noise)
+
+    figures = commands.add_parser("figures", help="the study's figures as PNG and PDF (SPEC §6)")
+    figure_kinds = figures.add_subparsers(dest="figure_kind", required=True)
+    model_figures = figure_kinds.add_parser("model", help="conv1 weights, top patches, interpolation, "
+                                            "confidence histograms, adversarial gallery of one model")
+    model_figures.add_argument("--model-dir", type=Path, required=True)
+    model_figures.add_argument("--out-dir", type=Path, required=True)
+    model_figures.add_argument("--results", type=Path, nargs="*", default=[], help="the model's result JSONs")
+    model_figures.add_argument("--options", type=_json_object, default={}, help="FigureOptions overrides as JSON")
+    model_figures.add_argument("--seed", type=int, default=0)
+    _common(model_figures)
+    model_figures.set_defaults(run=_cmd_figures_model)
+    ablation_figures = figure_kinds.add_parser("ablation", help="accuracy versus ε per attack and model")
+    ablation_figures.add_argument("--results", type=Path, nargs="+", required=True)
+    ablation_figures.add_argument("--out-dir", type=Path, required=True)
+    ablation_figures.add_argument("--labels", type=_json_object, default={}, help="model name → label, as JSON")
+    ablation_figures.add_argument("--title", default="")
+    ablation_figures.set_defaults(run=_cmd_figures_ablation)
+    depth_figure = figure_kinds.add_parser("depth", help="the depth-propagation plot from `inspect depth --out`")
+    depth_figure.add_argument("--depth-json", type=Path, required=True)
+    depth_figure.add_argument("--out-dir", type=Path, required=True)
+    depth_figure.set_defaults(run=_cmd_figures_depth)
 
     download = commands.add_parser("download", help="fetch a dataset (needs internet: run on a login node)")
     download.add_argument("--dataset", required=True)

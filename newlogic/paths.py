@@ -6,6 +6,10 @@ MODEL_DIR = "{results}/models/{dataset}/{model}/seed{seed}"
 RESULT_JSON = "{results}/attacks/{dataset}/{model}/seed{seed}/{setting}.json"
 RESULT_NPZ = "{results}/attacks/{dataset}/{model}/seed{seed}/{setting}.npz"
 CHECKS_JSON = "{results}/attacks/{dataset}/{model}/seed{seed}/checks.json"
+NOISE_JSON = "{results}/noise/{dataset}/{model}/seed{seed}.json"
+MODEL_FIGURES_DIR = "{results}/figures/{dataset}/{model}/seed{seed}"
+ABLATION_FIGURES_DIR = "{results}/figures/{ablation}"
+DEPTH_JSON = "{results}/analysis/depth.json"
 TABLE = "{results}/tables/{ablation}.{ext}"
 TABLE_FORMATS = ("csv", "md", "tex")
 
@@ -23,3 +27,8 @@ def result_json(results: Path | str, dataset: str, model: str, seed: int, settin
 def checks_json(results: Path | str, dataset: str, model: str, seed: int) -> Path:
     """Gradient-masking checks of one training run."""
     return Path(CHECKS_JSON.format(results=results, dataset=dataset, model=model, seed=seed))
+
+
+def noise_json(results: Path | str, dataset: str, model: str, seed: int) -> Path:
+    """Noise-rejection rates of one training run."""
+    return Path(NOISE_JSON.format(results=results, dataset=dataset, model=model, seed=seed))

@@ -25,6 +25,9 @@ from newlogic.model_dir import METRICS_FILE
 from newlogic.workflow_config import Ablation, get_ablation, load_config
 
 CLEAN = "clean"
+# noise.json input set → column (SPEC §6 / issue 5: rejected fraction of noise images, higher is better)
+NOISE_COLUMNS = {"uniform_noise": ("noise_rejected", "Noise rejected"), "scrambled": ("scrambled_rejected",
+                                                                                    "Scrambled rejected")}
 SIGNIFICANCE_LEVEL = 0.05
 SIGNIFICANT_MARK = "*"
 SUBSET_MARK = "⊂"
@@ -87,6 +90,7 @@ def _add_masking_flags(cells: dict[tuple[str, str], Cell], label: str, checks: d
 def collect(ablation: Ablation, attacks: dict[str, dict[str, Any]], results_dir: Path) -> AblationTable:
     """Read every model directory, result and checks file the ablation needs."""
     headers = {CLEAN: "Clean", **{s: column_header(s, attacks.get(s, {})) for s in ablation.settings}}
+    headers.update(dict(NOISE_COLUMNS.values()))
     cells: dict[tuple[str, str], Cell] = {}
     legend: set[str] = set()
     missing: list[Path] = []
@@ -106,6 +110,10 @@ def collect(ablation: Ablation, attacks: dict[str, dict[str, Any]], results_dir:
                     cell.values.append(result["adv_accuracy"])
                     cell.per_batch.extend(result["batch_adv_accuracies"])
                     cell.subset |= bool(result["subset"])
+            noise = _read_json(paths.noise_json(results_dir, ablation.dataset, entry.name, seed), missing)
+            if noise is not None:
+                for input_set, (column, _header) in NOISE_COLUMNS.items():
+                    cells[(entry.label, column)].values.append(noise["inputs"][input_set]["rejection_rate"])
             checks = _read_json(paths.checks_json(results_dir, ablation.dataset, entry.name, seed), missing)
             if checks is not None:
                 _add_masking_flags(cells, entry.label, checks, legend)
@@ -144,6 +152,8 @@ def _cell_text(cell: Cell, bold: bool = False, latex: bool = False) -> str:
 
 def _legend_lines(table: AblationTable) -> list[str]:
     lines = [f"Accuracy (%) on {table.ablation.dataset}, mean over {len(table.ablation.seeds)} seed(s)."]
+    lines.append("Noise/Scrambled rejected (%): uniform-noise and pixel-scrambled images rejected (sigmoid models: "
+                 "every output < 0.5; softmax models: max probability ≤ 0.5).")
     lines.append(f"{SIGNIFICANT_MARK} differs from the row above (Welch's t-test on per-batch accuracies, p < 0.05).")
     if any(cell.subset for cell in table.cells.values()):
         lines.append(f"{SUBSET_MARK} computed on a subset of the test set.")

@@ -7,7 +7,14 @@ rule aggregate:
     input:
         ablation_inputs,
     output:
-        [paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext=ext) for ext in paths.TABLE_FORMATS],
+        csv=report(
+            paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext="csv"),
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"ablation": "{ablation}"},
+        ),
+        md=paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext="md"),
+        tex=paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext="tex"),
     params:
         config=json.dumps(config, sort_keys=True),
     log:

@@ -5,6 +5,7 @@ rule attack:
     input:
         metrics=f"{MODEL_DIR}/metrics.json",
         weights=f"{MODEL_DIR}/model.pt",
+        surrogate=surrogate_inputs,
     output:
         result=RESULT_JSON,
         samples=RESULT_NPZ,
@@ -35,7 +36,3 @@ rule checks:
         "benchmarks/checks/{dataset}/{model}/seed{seed}.tsv"
     shell:
         "newlogic checks --results {input} --out {output} > {log} 2>&1"
-
-
-# checks.json sits beside the result files; the config schema forbids an attack setting named "checks".
-ruleorder: checks > attack

@@ -1,7 +1,9 @@
-# Input functions and names shared by the rules; config interpretation lives in newlogic.ablation.
+# Input functions and names shared by the rules; config interpretation lives in newlogic.workflow_config.
 import json
+import re
 
 from newlogic import paths
+from newlogic.spec import canonical_name
 from newlogic.workflow_config import ablations
 
 RESULTS = "results"
@@ -12,13 +14,17 @@ MODEL_DIR = paths.MODEL_DIR.format(**WILDCARDS)
 RESULT_JSON = paths.RESULT_JSON.format(**WILDCARDS)
 RESULT_NPZ = paths.RESULT_NPZ.format(**WILDCARDS)
 CHECKS_JSON = paths.CHECKS_JSON.format(**WILDCARDS)
+NOISE_JSON = paths.NOISE_JSON.format(**WILDCARDS)
+MODEL_FIGURES_DIR = paths.MODEL_FIGURES_DIR.format(**WILDCARDS)
+ABLATION_FIGURES_DIR = paths.ABLATION_FIGURES_DIR.format(results=RESULTS, ablation="{ablation}")
+DEPTH_JSON = paths.DEPTH_JSON.format(results=RESULTS)
 
 
 wildcard_constraints:
     dataset="[a-z0-9]+",
     model="[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*",
     seed=r"\d+",
-    setting=r"(?!checks$)[A-Za-z0-9_.]+",
+    setting="|".join(re.escape(setting) for setting in config["attacks"]),
 
 
 def model_dir(wildcards):
@@ -27,7 +33,7 @@ def model_dir(wildcards):
 
 # Keys of an attack setting that are not attack parameters: how to run it and how to show it.
 RUN_KEYS = {"limit": "--limit", "batch_size": "--batch-size"}
-SHOW_KEYS = ("attack", "label")
+SHOW_KEYS = ("attack", "label", "surrogate")
 
 
 def attack_setting(wildcards):
@@ -37,10 +43,26 @@ def attack_setting(wildcards):
     return json.dumps(parameters, sort_keys=True)
 
 
+def surrogate_dir(wildcards):
+    """A transfer setting's surrogate: the same seed's run of the model it names."""
+    surrogate = config["attacks"][wildcards.setting].get("surrogate")
+    if surrogate is None:
+        return None
+    return paths.model_dir(RESULTS, wildcards.dataset, canonical_name(surrogate, DATASET), wildcards.seed)
+
+
+def surrogate_inputs(wildcards):
+    found = surrogate_dir(wildcards)
+    return [] if found is None else [found / "metrics.json", found / "model.pt"]
+
+
 def attack_run_options(wildcards):
-    """`--limit N` / `--batch-size B` when the setting gives them."""
+    """`--limit N`, `--batch-size B`, `--surrogate-dir D` when the setting gives them."""
     setting = config["attacks"][wildcards.setting]
-    return " ".join(f"{flag} {setting[key]}" for key, flag in RUN_KEYS.items() if key in setting)
+    options = [f"{flag} {setting[key]}" for key, flag in RUN_KEYS.items() if key in setting]
+    if surrogate_dir(wildcards) is not None:
+        options.append(f"--surrogate-dir {surrogate_dir(wildcards)}")
+    return " ".join(options)
 
 
 def settings_of_model(model):
@@ -56,19 +78,46 @@ def model_results(wildcards):
 
 
 def ablation_inputs(wildcards):
-    ablation = ABLATIONS[wildcards.ablation]
+    return ablation_files(wildcards.ablation)
+
+
+def ablation_files(name):
+    """Everything the ablation's table reads: model metrics, results, checks and noise of every run."""
+    ablation = ABLATIONS[name]
     files = []
     for entry in ablation.models:
         for seed in ablation.seeds:
             files.append(paths.model_dir(RESULTS, ablation.dataset, entry.name, seed) / "metrics.json")
             files.append(paths.checks_json(RESULTS, ablation.dataset, entry.name, seed))
+            files.append(paths.noise_json(RESULTS, ablation.dataset, entry.name, seed))
             files += [paths.result_json(RESULTS, ablation.dataset, entry.name, seed, s) for s in ablation.settings]
     return files
 
 
-def all_tables():
+def ablation_results(wildcards):
+    ablation = ABLATIONS[wildcards.ablation]
     return [
-        paths.TABLE.format(results=RESULTS, ablation=name, ext=ext)
-        for name in ABLATIONS
-        for ext in paths.TABLE_FORMATS
+        paths.result_json(RESULTS, ablation.dataset, entry.name, seed, setting)
+        for entry in ablation.models
+        for seed in ablation.seeds
+        for setting in ablation.settings
     ]
+
+
+def ablation_labels(wildcards):
+    return json.dumps({entry.name: entry.label for entry in ABLATIONS[wildcards.ablation].models})
+
+
+def all_outputs():
+    """Every result and table of every ablation (so a deleted result is made again), its figures, the depth plot."""
+    files = [f"{RESULTS}/figures/depth_propagation.png"]
+    for name, ablation in ABLATIONS.items():
+        files += [paths.TABLE.format(results=RESULTS, ablation=name, ext=ext) for ext in paths.TABLE_FORMATS]
+        files += [str(path) for path in ablation_files(name)]
+        files.append(f"{paths.ABLATION_FIGURES_DIR.format(results=RESULTS, ablation=name)}/accuracy_vs_eps.png")
+        for entry in ablation.models:
+            figures_dir = paths.MODEL_FIGURES_DIR.format(
+                results=RESULTS, dataset=ablation.dataset, model=entry.name, seed=ablation.seeds[0]
+            )
+            files.append(f"{figures_dir}/conv1_weights.png")
+    return sorted(set(files))
