@@ -142,6 +142,9 @@ def test_tiny_demo_runs_end_to_end_and_reruns_only_what_is_missing(tmp_path: Pat
     check_tiny_tables(tmp_path)
     assert (tmp_path / "results/figures/digits/relu/seed0/conv1_weights.png").stat().st_size > 0
     assert (tmp_path / "results/figures/tiny/accuracy_vs_eps.pdf").stat().st_size > 0
+    snakemake("--report", "results/report.html", "--configfile", config, cwd=tmp_path)
+    report = (tmp_path / "results/report.html").read_text(errors="replace")
+    assert "conv1_weights.png" in report and "tiny.csv" in report and "accuracy_vs_eps.png" in report
 
     (tmp_path / "results/attacks/digits/relu/seed0/fgsm_0.3.json").unlink()
     jobs = dry_run(tmp_path, "--configfile", config)

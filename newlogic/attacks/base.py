@@ -1,0 +1,215 @@
+"""What every attack shares: its registry entry, presets with derived defaults, and setting resolution (SPEC §5).
+
+An attack is a function ``run(target, x, y, attack, context) -> x_adv``: ``target`` maps pixels in
+[0, 1] to what the attack differentiates (scores, or probabilities with ``attack_on: probs``),
+``x`` a batch of images, ``y`` their true labels, ``attack`` the resolved setting (parameters),
+``context`` the rest (classes, probabilities, surrogate, seed). ``x_adv`` stays in [0, 1].
+
+A setting ``{"attack": name, "preset": "paper" | "strong", <parameter>: value, ...}`` resolves to
+the preset's defaults, then the overrides, then the defaults derived from other parameters
+(e.g. the strong BIM step ``eps/10``), then the defaults that depend on the dataset.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from newlogic.errors import UserError
+
+PRESETS = ("paper", "strong")
+DEFAULT_PRESET = "paper"
+ATTACK_ON = ("scores", "probs")
+CLIP_MIN, CLIP_MAX = 0.0, 1.0
+ATTACK_KINDS = ("one_step", "iterative", "black_box", "transfer", "ensemble")
+WHITE_BOX_KINDS = ("one_step", "iterative", "ensemble")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A default computed from the other resolved parameters, e.g. ``Derived(lambda p: p["eps"] / 10)``.
+
+    ``kind`` is the type an override of it must have; floats are rounded to 10 significant digits.
+    """
+
+    compute: Callable[[dict[str, Any]], Any]
+    kind: type = float
+
+    def __call__(self, params: dict[str, Any]) -> Any:
+        value = self.compute(params)
+        return float(f"{value:.10g}") if isinstance(value, float) else value
+
+
+@dataclass(frozen=True)
+class ByDataset:
+    """A default that depends on the dataset: MNIST-like 28×28 sets and CIFAR-10 (SPEC §5 "0.3 / 8/255")."""
+
+    mnist: Any
+    cifar10: Any
+
+    def __call__(self, dataset: str) -> Any:
+        return self.cifar10 if dataset == "cifar10" else self.mnist
+
+
+# Parameters every attack has: what it differentiates, images per batch (SPEC §5: batch 100),
+# and how many of the shuffled test images it attacks (None: all; SPSA paper: 1,500).
+COMMON_DEFAULTS: dict[str, Any] = {"attack_on": "scores", "batch_size": 100, "num_images": None}
+COMMON_TYPES: dict[str, type] = {"num_images": int}
+COMMON_CHOICES: dict[str, tuple[str, ...]] = {"attack_on": ATTACK_ON}
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    """The model a transfer attack crafts on: its attack target and its probabilities ``x → p``."""
+
+    target: nn.Module
+    probabilities: Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    """What an attack needs besides the batch: class count, the probabilities of the attacked model, surrogate, seed.
+
+    ``probabilities(x)`` is softmax or sigmoid of the attacked model's scores (its real output,
+    whatever ``attack_on`` says); ``surrogate`` is where a transfer attack crafts.
+    """
+
+    num_classes: int
+    probabilities: Callable[[torch.Tensor], torch.Tensor]
+    seed: int = 0
+    surrogate: Surrogate | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedAttack:
+    """One attack setting with every parameter resolved; ``base`` is the crafting attack of a transfer."""
+
+    spec: "AttackSpec"
+    preset: str
+    params: dict[str, Any]
+    overrides: dict[str, Any]
+    base: "ResolvedAttack | None" = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def norm(self) -> str:
+        """The threat model's norm: linf, l2 or l0 (a transfer attack's is its base attack's)."""
+        if self.base is not None:
+            return self.base.norm
+        return self.spec.norm if isinstance(self.spec.norm, str) else self.spec.norm(self.params)
+
+    @property
+    def unbounded(self) -> bool:
+        """Whether this setting can reach any perturbation (then it must bring the accuracy to ≈0)."""
+        return self.spec.unbounded(self.params)
+
+    @property
+    def eps(self) -> float | None:
+        """The perturbation bound in ``norm`` (None for attacks without one: C&W, JSMA)."""
+        return self.params.get("eps")
+
+    def run(self, target: nn.Module, x: torch.Tensor, y: torch.Tensor, context: AttackContext) -> torch.Tensor:
+        """Craft adversarial examples for the batch ``(x, y)``."""
+        return self.spec.run(target, x, y, self, context)
+
+
+AttackFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, ResolvedAttack, AttackContext], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """A registered attack: its function, threat model (``norm``: linf, l2, l0), kind, presets.
+
+    ``norm`` is the threat model's norm, or a function of the parameters giving it.
+    ``kind`` (one of ``ATTACK_KINDS``) is what the gradient-masking checks compare by.
+    ``presets`` maps a preset name to its defaults (constants, ``Derived`` or ``ByDataset``);
+    ``types`` gives the type of parameters whose default is None; ``choices`` the valid strings;
+    ``unbounded(params)`` says whether the setting can reach any perturbation, so that it must
+    bring the accuracy to ≈0 (Carlini et al. 2019).
+    """
+
+    name: str
+    run: AttackFn
+    norm: str | Callable[[dict[str, Any]], str]
+    kind: str
+    presets: Mapping[str, Mapping[str, Any]]
+    description: str
+    types: Mapping[str, type] = field(default_factory=dict)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    unbounded: Callable[[dict[str, Any]], bool] = lambda _params: False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ATTACK_KINDS:
+            raise ValueError(f"attack {self.name}: kind {self.kind!r} is not one of {ATTACK_KINDS}")
+
+    @property
+    def default_preset(self) -> str:
+        """``paper`` where the attack has it, else its only preset."""
+        return DEFAULT_PRESET if DEFAULT_PRESET in self.presets else next(iter(self.presets))
+
+
+def _coerce(attack: str, key: str, value: Any, default: Any, types: Mapping[str, type]) -> Any:
+    """``value`` as the type of ``default`` (ints for floats, integral floats for ints); else a UserError."""
+    wanted = types.get(key, type(default))
+    if value is None and (default is None or key in types):
+        return None
+    if wanted is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if wanted is int and isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+        return int(value)
+    if wanted is list and isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, wanted) and not (wanted is not bool and isinstance(value, bool)):
+        return value
+    raise UserError(f"attack {attack}: parameter {key} must be {wanted.__name__}, got {value!r}")
+
+
+def resolve_parameters(
+    spec: AttackSpec, preset: str, overrides: Mapping[str, Any], dataset: str, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Preset defaults + overrides, then ``Derived`` and ``ByDataset`` defaults; unknown keys are a UserError.
+
+    ``extra`` holds further valid keys with their defaults (a transfer's base-attack parameters).
+    """
+    if preset not in spec.presets:
+        raise UserError(f"attack {spec.name} has no preset {preset!r}; valid: {', '.join(spec.presets)}")
+    defaults = {**spec.presets[preset], **(extra or {})}
+    defaults.update({key: value for key, value in COMMON_DEFAULTS.items() if key not in defaults})
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise UserError(f"unknown parameter(s) {', '.join(unknown)} for attack {spec.name}; "
+                        f"valid: {', '.join(defaults)}")
+    types = {**COMMON_TYPES, **spec.types}
+    choices = {**COMMON_CHOICES, **spec.choices}
+    params: dict[str, Any] = {}
+    for key, default in defaults.items():
+        if isinstance(default, ByDataset):
+            default = default(dataset)
+        if key in overrides:
+            template = default.kind() if isinstance(default, Derived) else default
+            params[key] = _coerce(spec.name, key, overrides[key], template, types)
+        else:
+            params[key] = default
+    for key, value in params.items():
+        if isinstance(value, Derived):
+            params[key] = value(params)
+        values = params[key] if isinstance(params[key], list) else [params[key]]
+        invalid = [value for value in values if key in choices and value not in choices[key]]
+        if invalid:
+            raise UserError(f"attack {spec.name}: {key} {invalid[0]!r} is not valid; valid: {', '.join(choices[key])}")
+    return params
+
+
+def linf_unbounded(params: dict[str, Any]) -> bool:
+    """An L∞ bound of 1 or more allows any image in [0, 1]."""
+    return params["eps"] >= CLIP_MAX - CLIP_MIN
+
+
+def best_other(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``max_{j≠y} s_j`` per sample."""
+    return scores.scatter(1, y[:, None], float("-inf")).amax(dim=1)

@@ -1,0 +1,32 @@
+"""Transfer attack (SPEC §5): adversarial examples crafted on a surrogate model, evaluated on the target.
+
+The surrogate is another trained model directory of the same dataset (``surrogate_dir``); the
+crafting attack is ``base_attack`` with its own parameters (of the same preset unless the base
+has only one), resolved and recorded with the transfer setting. A transfer attack that beats
+the white-box attacks on the target at the same bound is a sign of gradient masking.
+"""
+
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack
+from newlogic.errors import UserError
+
+
+def transfer(_target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
+             context: AttackContext) -> torch.Tensor:
+    """Run the base attack on ``context.surrogate``; the target model is only evaluated (by the caller)."""
+    if context.surrogate is None or attack.base is None:
+        raise UserError("attack transfer needs a surrogate model directory (--surrogate-dir)")
+    surrogate = context.surrogate
+    return attack.base.run(surrogate.target, x, y, replace(context, probabilities=surrogate.probabilities,
+                                                           surrogate=None))
+
+
+SPEC = AttackSpec(
+    "transfer", transfer, "linf", "transfer",  # the norm of a resolved transfer setting is its base attack's
+    {"paper": {"base_attack": "bim"}},
+    "transfer: the base attack crafted on a surrogate model, evaluated on the target",
+)

@@ -1,0 +1,148 @@
+"""Attacks with known answers: analytic FGM steps, bounds, an undefended model falling, MaxConfidence, presets."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from newlogic.attacks import ATTACKS, AttackContext, Surrogate, resolve_setting
+from newlogic.data import load_dataset
+from newlogic.errors import UserError
+from newlogic.model_dir import load_trained_model
+
+
+@pytest.fixture(scope="module")
+def digits(digits_model_dir: Path) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """The trained ReLU model and 60 test images with their labels."""
+    model = load_trained_model(digits_model_dir).model.requires_grad_(False)
+    test = load_dataset("digits")[1]
+    order = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(0))[:60]
+    return model, test.images[order], test.labels[order]
+
+
+def _context(model: nn.Module) -> AttackContext:
+    probabilities = lambda x: model(x).softmax(dim=1)  # noqa: E731
+    return AttackContext(num_classes=10, probabilities=probabilities, seed=0, surrogate=Surrogate(model, probabilities))
+
+
+def test_every_registered_attack_has_quick_parameters(quick_settings: dict) -> None:
+    assert set(quick_settings) == set(ATTACKS)
+
+
+def test_presets_resolve_with_dataset_and_derived_defaults() -> None:
+    assert resolve_setting({"attack": "fgsm"}, "digits").params["eps"] == 0.3
+    assert resolve_setting({"attack": "fgsm", "preset": "strong"}, "cifar10").params["eps"] == 8 / 255
+    strong_bim = resolve_setting({"attack": "bim", "preset": "strong", "eps": 0.1}, "mnist").params
+    assert (strong_bim["nb_iter"], strong_bim["eps_iter"]) == (40, 0.01)
+    paper_bim = resolve_setting({"attack": "bim"}, "mnist").params
+    assert (paper_bim["eps"], paper_bim["nb_iter"], paper_bim["eps_iter"]) == (0.3, 5, 0.1)
+    assert resolve_setting({"attack": "bim", "eps_iter": 0.05}, "mnist").params["eps_iter"] == 0.05
+    cw = resolve_setting({"attack": "cw_l2", "max_iterations": 10.0}, "digits").params
+    assert (cw["binary_search_steps"], cw["max_iterations"], cw["lr"], cw["initial_const"]) == (1, 10, 0.5, 1.0)
+    assert resolve_setting({"attack": "spsa"}, "mnist").params["num_images"] == 1500
+    assert resolve_setting({"attack": "pgd"}, "digits").preset == "strong"  # pgd has no paper preset
+    transfer = resolve_setting({"attack": "transfer", "base_attack": "fgsm", "eps": 0.2}, "digits")
+    assert transfer.base.name == "fgsm" and transfer.base.params["eps"] == 0.2 and transfer.norm == "linf"
+
+
+@pytest.mark.parametrize(("setting", "names"), [
+    ({"attack": "nope"}, ["nope", "fgsm", "autoattack"]),
+    ({"attack": "fgsm", "epsilon": 1}, ["epsilon", "eps", "attack_on"]),
+    ({"attack": "fgsm", "eps": "big"}, ["eps", "float"]),
+    ({"attack": "fgsm", "attack_on": "logits"}, ["logits", "scores", "probs"]),
+    ({"attack": "jsma", "preset": "strong"}, ["strong", "paper"]),
+    ({"attack": "fgsm", "preset": "fast"}, ["fast", "paper", "strong"]),
+    ({"attack": "transfer", "base_attack": "nope"}, ["nope", "bim"]),
+    ({"attack": "autoattack", "components": ["apgd-ce", "pgd"]}, ["pgd", "square"]),
+])
+def test_bad_settings_name_the_bad_value_and_the_valid_ones(setting: dict, names: list[str]) -> None:
+    with pytest.raises(UserError) as error:
+        resolve_setting(setting, "digits")
+    assert all(name in str(error.value) for name in names)
+
+
+def test_fgsm_on_a_linear_model_is_the_analytic_sign_step() -> None:
+    torch.manual_seed(0)
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(12, 3)).requires_grad_(False)
+    x = torch.rand(5, 1, 3, 4)
+    y = torch.tensor([0, 1, 2, 0, 1])
+    weight, bias = linear[1].weight, linear[1].bias
+    # ∇x CE(Wx + b, y) = Wᵀ(softmax(Wx + b) − onehot(y)); the mean over the batch only scales it.
+    grad = (torch.softmax(x.flatten(1) @ weight.T + bias, dim=1) - nn.functional.one_hot(y, 3)) @ weight
+    eps = 0.1
+    expected = (x.flatten(1) + eps * grad.sign()).clamp(0, 1).view_as(x)
+    fgsm = resolve_setting({"attack": "fgsm", "eps": eps}, "digits")
+    assert torch.allclose(fgsm.run(linear, x, y, _context(linear)), expected, atol=1e-7)
+    l2_step = eps * grad / grad.norm(dim=1, keepdim=True)
+    fgm_l2 = resolve_setting({"attack": "fgm_l2", "eps": eps}, "digits")
+    expected_l2 = (x.flatten(1) + l2_step).clamp(0, 1).view_as(x)
+    assert torch.allclose(fgm_l2.run(linear, x, y, _context(linear)), expected_l2, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_every_attack_stays_in_the_image_box_and_its_eps_ball(name: str, digits, quick_settings: dict) -> None:
+    model, images, labels = digits
+    count = 2 if name in ("jsma", "spsa") else 20
+    x, y = images[:count], labels[:count]
+    attack = resolve_setting({"attack": name, **quick_settings[name]}, "digits")
+    torch.manual_seed(0)
+    adv = attack.run(model, x, y, _context(model))
+    assert adv.shape == x.shape
+    assert adv.min() >= 0 and adv.max() <= 1
+    if attack.norm == "linf":
+        assert (adv - x).abs().max() <= attack.eps + 1e-6
+    if attack.norm == "l2" and attack.eps is not None:
+        assert (adv - x).flatten(1).norm(dim=1).max() <= attack.eps * (1 + 1e-6)
+    assert not torch.equal(adv, x)
+
+
+def test_pgd_at_0_3_leaves_the_undefended_model_near_zero(digits) -> None:
+    model, x, y = digits
+    torch.manual_seed(0)
+    adv = resolve_setting({"attack": "pgd", "eps": 0.3}, "digits").run(model, x, y, _context(model))
+    assert (model(adv).argmax(dim=1) == y).float().mean() <= 0.02
+
+
+def test_carlini_wagner_fools_the_undefended_model(digits) -> None:
+    model, x, y = digits
+    setting = {"attack": "cw_l2", "binary_search_steps": 3, "max_iterations": 100, "lr": 0.1}
+    adv = resolve_setting(setting, "digits").run(model, x, y, _context(model))
+    clean_correct = model(x).argmax(dim=1) == y
+    fooled = model(adv).argmax(dim=1) != y
+    assert (fooled & clean_correct).sum() / clean_correct.sum() >= 0.95
+
+
+def test_carlini_wagner_freezing_keeps_the_successes_and_minimizing_shrinks_them(digits) -> None:
+    model, x, y = digits
+    setting = {"attack": "cw_l2", "binary_search_steps": 2, "max_iterations": 30, "lr": 0.1}
+    frozen = resolve_setting(setting, "digits").run(model, x, y, _context(model))
+    minimized = resolve_setting({**setting, "minimize_distortion": True}, "digits").run(model, x, y, _context(model))
+    fooled_frozen, fooled_minimized = model(frozen).argmax(dim=1) != y, model(minimized).argmax(dim=1) != y
+    assert torch.equal(fooled_frozen, fooled_minimized)
+    l2 = lambda adv: (adv - x).flatten(1).norm(dim=1)[fooled_frozen]  # noqa: E731
+    assert (l2(minimized) <= l2(frozen) + 1e-5).all() and l2(minimized).mean() < l2(frozen).mean()
+
+
+def test_max_confidence_reaches_the_confidence_of_the_unattacked_wrong_classes(digits) -> None:
+    model, x, y = digits
+    probs = lambda images: model(images).softmax(dim=1)  # noqa: E731
+    wrong_before = probs(x).scatter(1, y[:, None], 0).amax(dim=1)
+    adv = resolve_setting({"attack": "max_confidence"}, "digits").run(model, x, y, _context(model))
+    wrong_after = probs(adv).scatter(1, y[:, None], 0).amax(dim=1)
+    assert (wrong_after >= wrong_before - 1e-6).all()
+    assert (probs(adv).argmax(dim=1) != y).float().mean() >= 0.95
+    assert wrong_after.mean() > 0.9
+
+
+def test_transfer_crafts_on_the_surrogate_not_on_the_target(digits) -> None:
+    model, x, y = digits
+    x, y = x[:10], y[:10]
+    blind = nn.Sequential(nn.Flatten(), nn.Linear(784, 10)).requires_grad_(False)  # a target the attack must not use
+    context = AttackContext(10, lambda images: blind(images).softmax(dim=1), 0,
+                            Surrogate(model, lambda images: model(images).softmax(dim=1)))
+    transfer = resolve_setting({"attack": "transfer", "base_attack": "fgsm"}, "digits")
+    expected = resolve_setting({"attack": "fgsm"}, "digits").run(model, x, y, _context(model))
+    assert torch.equal(transfer.run(blind, x, y, context), expected)
+    with pytest.raises(UserError, match="surrogate"):
+        transfer.run(blind, x, y, AttackContext(10, context.probabilities))
