@@ -11,8 +11,18 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` and rename the result to ``path`` (same directory, fsynced)."""
+    """Call ``write(tmp_path)`` and rename the result to ``path`` (same directory, fsynced).
+
+    The file gets the usual permissions (0666 minus the umask), not ``mkstemp``'s private 0600,
+    so results on a shared cluster file system stay readable by the group.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -20,6 +30,7 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
     tmp_path = Path(tmp_name)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_umask())
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_path, path)

@@ -31,7 +31,8 @@ def snakemake(*args: str, cwd: Path, check: bool = True, timeout: int = 900) -> 
         cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
     )
     if check and done.returncode != 0:
-        pytest.fail(f"snakemake {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+        pytest.fail(f"snakemake {' '.join(args)} failed ({done.returncode}):\n"
+                    f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
     return done
 
 
