@@ -4,6 +4,7 @@ from collections import Counter
 
 import pytest
 import torch
+from journal_names import JOURNAL_NAMES
 from torch import nn
 
 from newlogic.data import DatasetInfo, dataset_info
@@ -23,23 +24,6 @@ from newlogic.nn.units import ConvUnit, DenseUnit, Unit
 from newlogic.spec import parse_model_name
 
 # SPEC §1, every name that must parse (the legacy cnn-<dataset>- names carry their own dataset)
-JOURNAL_NAMES = [
-    "relu", "relog", "relog-maxout_4", "relog-minmaxout_2_4", "relog-minmaxout_2_4-max_fit_l2",
-    "relog-elliptical-maxout_4", "relog-elliptical-maxout_4-max_fit_l1_1",
-    "relog-elliptical-maxout_4-sigmoid_out-max_fit_l1_1",
-    "relog-elliptical-maxout_4-sigmoid_out-max_fit_l1_1-scrambling",
-    "relog-elliptical-maxout_4-sigmoid_out-max_fit_l1_1-overlay",
-    "relog-quadratic-max_fit_l2-maxout_4", "relog-quadratic-max_fit_l2-maxout_4-sigmoid_out",
-    "relog-quadratic-max_fit_l2-maxout_4-sigmoid_out-overlay",
-    "relog-quadratic-max_fit_l2-maxout_4-sigmoid_out-scrambling",
-    "relog-quadratic-maxout_4-sigmoid_out-scrambling",
-    "relog-elliptical-maxout_4-bce-max_fit_l1", "relog-elliptical-maxout_4-bce-max_fit_l1-overlay",
-    "cnn-relu", "cnn-relog", "cnn-relog-maxout_4", "cnn-relog-minmaxout_2_4",
-    "cnn-mnist-relog-minmaxout_4_2-sigmoid-out-strictening_0.1",
-    "cnn-mnist-relog-kernel-minmaxout_4_2-sigmoid-out",
-    "cnn-mnist-relog-kernel-minmaxout_4_2-sigmoid_out-max_margin",
-    "cnn-cifar10-relu-kernel", "cnn-cifar10-relog-kernel",
-]
 DIGITS = dataset_info("digits")
 TINY_CIFAR = DatasetInfo("tiny", 3, 32, 32, 10, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
 

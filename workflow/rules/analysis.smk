@@ -14,7 +14,7 @@ rule noise:
     benchmark:
         "benchmarks/noise/{dataset}/{model}/seed{seed}.tsv"
     shell:
-        "newlogic noise --model-dir {params.model_dir} --out {output} --seed {wildcards.seed}"
+        "OMP_NUM_THREADS={threads} newlogic noise --model-dir {params.model_dir} --out {output} --seed {wildcards.seed}"
         " --data-dir {config[data_dir]} --device {config[device]} > {log} 2>&1"
 
 

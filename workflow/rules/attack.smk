@@ -18,9 +18,10 @@ rule attack:
         "logs/attack/{dataset}/{model}/seed{seed}/{setting}.log",
     benchmark:
         "benchmarks/attack/{dataset}/{model}/seed{seed}/{setting}.tsv"
-    threads: 2
+    threads: 1
     shell:
-        "newlogic attack --model-dir {params.model_dir} --attack {params.attack} --setting {params.setting:q} {params.run_options}"
+        "OMP_NUM_THREADS={threads} newlogic attack --model-dir {params.model_dir} --attack {params.attack}"
+        " --setting {params.setting:q} {params.run_options}"
         " --seed {wildcards.seed} --out {output.result} --data-dir {config[data_dir]} --device {config[device]}"
         " > {log} 2>&1"
 

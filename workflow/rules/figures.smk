@@ -24,7 +24,7 @@ rule figures_model:
     benchmark:
         "benchmarks/figures/{dataset}/{model}/seed{seed}.tsv"
     shell:
-        "newlogic figures model --model-dir {params.model_dir} --out-dir {params.out_dir} --results {input.results}"
+        "OMP_NUM_THREADS={threads} newlogic figures model --model-dir {params.model_dir} --out-dir {params.out_dir} --results {input.results}"
         " --options {params.options:q} --seed {wildcards.seed} --data-dir {config[data_dir]} --device {config[device]}"
         " > {log} 2>&1"
 

@@ -19,6 +19,6 @@ rule train:
     threads: 2
     retries: 2
     shell:
-        "newlogic train --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed}"
+        "OMP_NUM_THREADS={threads} newlogic train --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed}"
         " --out {params.out} --data-dir {config[data_dir]} --device {config[device]}"
         " --training {params.training:q} --architecture {params.architecture:q} > {log} 2>&1"
