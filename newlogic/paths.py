@@ -11,6 +11,11 @@ MODEL_FIGURES_DIR = "{results}/figures/{dataset}/{model}/seed{seed}"
 ABLATION_FIGURES_DIR = "{results}/figures/{ablation}"
 DEPTH_JSON = "{results}/analysis/depth.json"
 TABLE = "{results}/tables/{ablation}.{ext}"
+# figure files (PNG and PDF) by name; newlogic.figures.registry draws them (kept here so that the
+# workflow knows its outputs without importing torch and matplotlib)
+MODEL_FIGURE_NAMES = ("conv1_weights", "top_patches", "interpolation", "confidence", "adversarial_gallery")
+ACCURACY_FIGURE = "accuracy_vs_eps"
+DEPTH_FIGURE = "depth_propagation"
 TABLE_FORMATS = ("csv", "md", "tex")
 
 

@@ -225,3 +225,9 @@ def test_folded_rgb_weights_figure(tmp_path: Path) -> None:
     assert first_conv(model).weight.shape == (128, 3, 5, 5)
     figure = plot_conv1_weights(model, fold_factor=8)
     assert_figure_files(save_figure(figure, tmp_path, "conv1_weights"))
+
+
+def test_the_workflow_knows_every_model_figure() -> None:
+    from newlogic.paths import MODEL_FIGURE_NAMES
+
+    assert tuple(MODEL_FIGURES) == MODEL_FIGURE_NAMES

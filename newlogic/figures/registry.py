@@ -30,9 +30,7 @@ from newlogic.figures.interpolation import plot_interpolation
 from newlogic.figures.patches import plot_top_patches
 from newlogic.figures.weights import plot_conv1_weights
 from newlogic.model_dir import TrainedModel, load_trained_model
-
-ACCURACY_FIGURE = "accuracy_vs_eps"
-DEPTH_FIGURE = "depth_propagation"
+from newlogic.paths import ACCURACY_FIGURE, DEPTH_FIGURE
 
 
 @dataclass(frozen=True)

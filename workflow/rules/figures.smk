@@ -1,5 +1,5 @@
 # Figures (PNG for the report, PDF for papers) under results/figures/; captions in workflow/report/.
-from newlogic.figures.registry import ACCURACY_FIGURE, DEPTH_FIGURE, MODEL_FIGURES
+from newlogic.paths import ACCURACY_FIGURE, DEPTH_FIGURE, MODEL_FIGURE_NAMES
 
 
 def report_png(path, name, **labels):
@@ -13,8 +13,8 @@ rule figures_model:
         results=model_results,
     output:
         **{f"{name}_png": report_png(f"{MODEL_FIGURES_DIR}/{name}.png", name, figure=name, model="{model}",
-                                     seed="{seed}") for name in MODEL_FIGURES},
-        **{f"{name}_pdf": f"{MODEL_FIGURES_DIR}/{name}.pdf" for name in MODEL_FIGURES},
+                                     seed="{seed}") for name in MODEL_FIGURE_NAMES},
+        **{f"{name}_pdf": f"{MODEL_FIGURES_DIR}/{name}.pdf" for name in MODEL_FIGURE_NAMES},
     params:
         model_dir=model_dir,
         out_dir=MODEL_FIGURES_DIR,
