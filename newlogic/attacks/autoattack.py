@@ -15,7 +15,7 @@ import torch
 import torchattacks
 from torch import nn
 
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack
+from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, first_success
 from newlogic.attacks.gradient import EPS_LINF
 
 COMPONENTS: dict[str, Callable[[nn.Module, dict[str, Any], AttackContext], torchattacks.attack.Attack]] = {
@@ -36,17 +36,7 @@ def autoattack(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Reso
                context: AttackContext) -> torch.Tensor:
     """Run ``components`` in order, each on the samples that the ones before did not fool."""
     p = attack.params
-    best = x.clone()
-    remaining = torch.arange(len(x), device=x.device)
-    for name in p["components"]:
-        adv = COMPONENTS[name](target, p, context)(x[remaining], y[remaining]).detach()
-        best[remaining] = adv
-        with torch.no_grad():
-            robust = target(adv).argmax(dim=1) == y[remaining]
-        remaining = remaining[robust]
-        if len(remaining) == 0:
-            break
-    return best
+    return first_success(target, x, y, (COMPONENTS[name](target, p, context) for name in p["components"]))
 
 
 def _unbounded(params: dict[str, Any]) -> bool:

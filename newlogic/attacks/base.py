@@ -10,7 +10,7 @@ the preset's defaults, then the overrides, then the defaults derived from other 
 (e.g. the strong BIM step ``eps/10``), then the defaults that depend on the dataset.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,3 +213,23 @@ def linf_unbounded(params: dict[str, Any]) -> bool:
 def best_other(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``max_{j≠y} s_j`` per sample."""
     return scores.scatter(1, y[:, None], float("-inf")).amax(dim=1)
+
+
+def first_success(target: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                  attempts: Iterable[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]) -> torch.Tensor:
+    """Run ``attempts`` in turn, each on the samples the ones before left classified right; keep each sample's last.
+
+    A sample fooled by one attempt keeps that adversarial example; a sample never fooled keeps
+    the last attempt's (restarts of PGD, the components of AutoAttack).
+    """
+    best = x.clone()
+    remaining = torch.arange(len(x), device=x.device)
+    for attempt in attempts:
+        adv = attempt(x[remaining], y[remaining]).detach()
+        best[remaining] = adv
+        with torch.no_grad():
+            robust = target(adv).argmax(dim=1) == y[remaining]
+        remaining = remaining[robust]
+        if len(remaining) == 0:
+            break
+    return best

@@ -23,6 +23,7 @@ from newlogic.attacks.base import (
     ByDataset,
     Derived,
     ResolvedAttack,
+    first_success,
     linf_unbounded,
 )
 from newlogic.errors import UserError
@@ -64,18 +65,12 @@ def pgd(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAtt
         _context: AttackContext) -> torch.Tensor:
     """PGD: BIM from a uniform random start in the ε-ball, ``restarts`` times on the samples still classified right."""
     p = attack.params
-    best = x.clone()
-    remaining = torch.arange(len(x), device=x.device)
-    for _ in range(p["restarts"]):
-        adv = pgd_linf(target, x[remaining], y[remaining], eps=p["eps"], eps_iter=p["eps_iter"],
-                       nb_iter=p["nb_iter"], rand_init=True)
-        best[remaining] = adv
-        with torch.no_grad():
-            robust = target(adv).argmax(dim=1) == y[remaining]
-        remaining = remaining[robust]
-        if len(remaining) == 0:
-            break
-    return best
+
+    def restart(x_left: torch.Tensor, y_left: torch.Tensor) -> torch.Tensor:
+        return pgd_linf(target, x_left, y_left, eps=p["eps"], eps_iter=p["eps_iter"], nb_iter=p["nb_iter"],
+                        rand_init=True)
+
+    return first_success(target, x, y, [restart] * p["restarts"])
 
 
 SPECS = (
