@@ -1,4 +1,4 @@
-"""Attack throughput: the project's C&W L2 and BIM against cleverhans's functions called plainly (issue 4, item 7).
+"""Attack throughput: the project's C&W L2, BIM and SPSA against cleverhans's functions called plainly (issue 4).
 
 Same model (a ReLU MNIST CNN trained on digits, or ``--model-dir``), same 100 test images
 (shuffled with seed 0), identical parameters:
@@ -8,11 +8,15 @@ Same model (a ReLU MNIST CNN trained on digits, or ``--model-dir``), same 100 te
   abort, frozen successes); reference: ``cleverhans.torch.attacks.carlini_wagner_l2``.
 - BIM: the paper preset (ε 0.3, 5 iterations of 0.1); project: ``bim`` from the registry;
   reference: ``projected_gradient_descent(..., rand_init=False)``.
+- SPSA: ε 0.3, 10 iterations × 32 directions, learning rate 0.01, δ 0.01; project: ``spsa`` from
+  the registry (batched over images, estimates at the iterate); reference:
+  ``cleverhans.torch.attacks.spsa`` (a Python loop over images, estimates at 2x: issue #1249).
 
 Each is run once per round after a warm-up pass (``--rounds``: rounds taken in turn, best
-counts). Prints ten lines: ``{cw,bim}_project_img_per_s``, ``{cw,bim}_reference_img_per_s``,
-``{cw,bim}_ratio`` (project / reference), ``{cw,bim}_project_adv_acc``,
-``{cw,bim}_reference_adv_acc`` (accuracies as fractions); the conditions go to stderr.
+counts). Prints fifteen lines: ``{cw,bim,spsa}_project_img_per_s``,
+``{cw,bim,spsa}_reference_img_per_s``, ``{cw,bim,spsa}_ratio`` (project / reference),
+``{cw,bim,spsa}_project_adv_acc``, ``{cw,bim,spsa}_reference_adv_acc`` (accuracies as fractions);
+the conditions go to stderr.
 
     .venv/bin/python bench/attack_throughput.py [--threads 2] [--rounds 1] [--model-dir DIR] [--device cpu]
 """
@@ -29,6 +33,7 @@ import numpy as np
 import torch
 from cleverhans.torch.attacks.carlini_wagner_l2 import carlini_wagner_l2
 from cleverhans.torch.attacks.projected_gradient_descent import projected_gradient_descent
+from cleverhans.torch.attacks.spsa import spsa
 
 from newlogic.attacks import AttackContext, resolve_setting
 from newlogic.data import load_dataset
@@ -39,6 +44,7 @@ from newlogic.train import run_training
 SAMPLES = 100
 CW = {"binary_search_steps": 3, "max_iterations": 100, "lr": 5e-3, "initial_const": 1e-2, "confidence": 0.0}
 BIM = {"eps": 0.3, "nb_iter": 5, "eps_iter": 0.1}
+SPSA = {"eps": 0.3, "nb_iter": 10, "spsa_samples": 32, "learning_rate": 0.01, "delta": 0.01}
 TRAIN_EPOCHS = 5
 
 Attack = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -54,8 +60,13 @@ REFERENCES: dict[str, Attack] = {
     "cw": lambda model, x, y: carlini_wagner_l2(model, x, 10, y=y, **CW),
     "bim": lambda model, x, y: projected_gradient_descent(
         model, x, BIM["eps"], BIM["eps_iter"], BIM["nb_iter"], np.inf, 0.0, 1.0, y=y, rand_init=False),
+    "spsa": lambda model, x, y: spsa(
+        model, x, SPSA["eps"], SPSA["nb_iter"], clip_min=0.0, clip_max=1.0, y=y, learning_rate=SPSA["learning_rate"],
+        delta=SPSA["delta"], spsa_samples=SPSA["spsa_samples"]),
 }
-PROJECT: dict[str, Attack] = {"cw": project_attack("cw_l2", CW), "bim": project_attack("bim", BIM)}
+PROJECT: dict[str, Attack] = {
+    "cw": project_attack("cw_l2", CW), "bim": project_attack("bim", BIM), "spsa": project_attack("spsa", SPSA),
+}
 
 
 def timed(attack: Attack, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -83,7 +94,7 @@ def main() -> None:
         model_dir = args.model_dir
         if model_dir is None:
             model_dir = Path(scratch) / "relu"
-            with contextlib.redirect_stdout(sys.stderr):  # stdout carries the ten figures only
+            with contextlib.redirect_stdout(sys.stderr):  # stdout carries the figures only
                 run_training("relu", "digits", model_dir, data_dir=Path(scratch), seed=0, device=str(device),
                              training={"epochs": TRAIN_EPOCHS}, architecture={})
         model = load_trained_model(model_dir, device).model.requires_grad_(False)
@@ -93,7 +104,7 @@ def main() -> None:
     with torch.no_grad():
         clean = float((model(x).argmax(dim=1) == y).float().mean())
     print(f"# {SAMPLES} digits images, clean accuracy {clean:.3f}, {args.threads} threads, device {device}, "
-          f"torch {torch.__version__}; cw {CW}; bim {BIM}", file=sys.stderr)
+          f"torch {torch.__version__}; cw {CW}; bim {BIM}; spsa {SPSA}", file=sys.stderr)
     for attack in (*PROJECT.values(), *REFERENCES.values()):
         attack(model, x[:4], y[:4])  # warm-up: allocator and kernels
     best: dict[tuple[str, str], tuple[float, float]] = {}

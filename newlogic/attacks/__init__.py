@@ -1,7 +1,7 @@
 """The attack registry (SPEC §5): ``ATTACKS`` maps a name to its ``AttackSpec``; settings resolve through it.
 
 Families, one module each: ``gradient`` (fgsm, fgm_l2, bim, pgd: cleverhans), ``carlini``
-(cw_l2: the project's batched C&W), ``spsa`` (cleverhans), ``confidence`` (max_confidence),
+(cw_l2: the project's batched C&W), ``spsa`` (the project's batched SPSA), ``confidence`` (max_confidence),
 ``saliency`` (jsma: torchattacks), ``transfer``, ``autoattack`` (torchattacks).
 """
 
