@@ -18,7 +18,7 @@ counts). Prints fifteen lines: ``{cw,bim,spsa}_project_img_per_s``,
 ``{cw,bim,spsa}_project_adv_acc``, ``{cw,bim,spsa}_reference_adv_acc`` (accuracies as fractions);
 the conditions go to stderr.
 
-    .venv/bin/python bench/attack_throughput.py [--threads 2] [--rounds 1] [--model-dir DIR] [--device cpu]
+    .venv/bin/python bench/attack_throughput.py [--threads 2] [--rounds 3] [--model-dir DIR] [--device cpu]
 """
 
 import argparse
@@ -85,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (the issue measured 2)")
-    parser.add_argument("--rounds", type=int, default=1, help="runs of each attack, in turn; the best counts")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each attack, in turn; the best counts")
     parser.add_argument("--model-dir", type=Path, help="a trained digits model (default: train relu for 5 epochs)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
