@@ -25,6 +25,7 @@ ATTACK_ON = ("scores", "probs")
 CLIP_MIN, CLIP_MAX = 0.0, 1.0
 ATTACK_KINDS = ("one_step", "iterative", "black_box", "transfer", "ensemble")
 WHITE_BOX_KINDS = ("one_step", "iterative", "ensemble")
+ADAM_BETAS = (0.9, 0.999)  # Adam's (β₁, β₂), Kingma & Ba 2015's defaults: C&W and SPSA
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,28 @@ def linf_unbounded(params: dict[str, Any]) -> bool:
 def best_other(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``max_{j≠y} s_j`` per sample."""
     return scores.scatter(1, y[:, None], float("-inf")).amax(dim=1)
+
+
+def margin(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``s_y − max_{j≠y} s_j`` per sample: negative exactly when the sample is misclassified."""
+    return scores.gather(1, y[:, None]).squeeze(1) - best_other(scores, y)
+
+
+def adam_step(param: torch.Tensor, m: torch.Tensor, v: torch.Tensor, grad: torch.Tensor,
+              t: int | torch.Tensor, lr: float, eps: float) -> torch.Tensor:
+    """One bias-corrected Adam step (Kingma & Ba 2015); returns the new ``param``, updates ``m`` and ``v`` in place.
+
+    ``m ← β₁·m + (1 − β₁)·g``, ``v ← β₂·v + (1 − β₂)·g²``, then
+    ``param − lr·m̂/(√v̂ + ε)`` with ``m̂ = m/(1 − β₁ᵗ)``, ``v̂ = v/(1 − β₂ᵗ)`` (β = ``ADAM_BETAS``).
+    ``t`` is the step count from 1 after this step: an int, or a tensor of per-sample counts that
+    broadcasts against ``param``.
+    """
+    beta1, beta2 = ADAM_BETAS
+    m.mul_(beta1).add_(grad, alpha=1 - beta1)
+    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    return param - lr * m_hat / (v_hat.sqrt() + eps)
 
 
 def first_success(target: nn.Module, x: torch.Tensor, y: torch.Tensor,

@@ -37,10 +37,9 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, best_other
+from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, adam_step, margin
 
 TANH_SCALE = 0.999999
-ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-10  # see the module docstring
 NO_BOUND = 1e10
 FREEZE_EVERY = 5
@@ -79,16 +78,6 @@ class _Samples:
         for f in fields(self):
             getattr(self, f.name)[part.index] = getattr(part, f.name)
 
-    def adam_step(self, grad: torch.Tensor, lr: float) -> None:
-        """``δ ← δ − lr·m̂/(√v̂ + ε)``, bias-corrected at each sample's own step count (Kingma & Ba 2015)."""
-        beta1, beta2 = ADAM_BETAS
-        self.t += 1
-        self.m.mul_(beta1).add_(grad, alpha=1 - beta1)
-        self.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        m_hat = self.m / (1 - beta1 ** self.t[:, None])
-        v_hat = self.v / (1 - beta2 ** self.t[:, None])
-        self.delta = self.delta - lr * m_hat / (v_hat.sqrt() + ADAM_EPS)
-
 
 def carlini_wagner_l2(
     target: nn.Module, x: torch.Tensor, y: torch.Tensor, *, binary_search_steps: int, max_iterations: int,
@@ -124,11 +113,11 @@ def carlini_wagner_l2(
             with torch.set_grad_enabled(not final):
                 adv = (torch.tanh(active.w + delta) + 1) / 2
                 scores = target(adv.view(-1, *x.shape[1:]))
-                margin = best_other(scores, active.y) - scores.gather(1, active.y[:, None]).squeeze(1)
+                lead = -margin(scores, active.y)  # max_{j≠y} s_j − s_y: how far the best wrong class leads
                 l2 = (adv - active.flat).square().sum(dim=1)
-                loss = active.const * (confidence - margin).clamp(min=0) + l2
+                loss = active.const * (confidence - lead).clamp(min=0) + l2
             with torch.no_grad():
-                success = margin > confidence
+                success = lead > confidence
                 improved = success & (l2 < active.best_l2)
                 active.best_l2 = torch.where(improved, l2, active.best_l2)
                 active.best_adv = torch.where(improved[:, None], adv, active.best_adv)
@@ -137,8 +126,8 @@ def carlini_wagner_l2(
                 break
             (grad,) = torch.autograd.grad(loss.sum(), delta)
             with torch.no_grad():
-                active.delta = delta.detach()
-                active.adam_step(grad, lr)
+                active.t += 1  # Adam bias-corrects at each sample's own step count
+                active.delta = adam_step(delta.detach(), active.m, active.v, grad, active.t[:, None], lr, ADAM_EPS)
             freeze = not minimize_distortion and iteration % freeze_every == 0
             abort = abort_early and iteration % abort_every == 0
             if freeze or abort:

@@ -26,10 +26,9 @@ Differences from cleverhans 4's ``spsa`` (the estimate and optimiser above are U
 import torch
 from torch import nn
 
-from newlogic.attacks.base import CLIP_MAX, CLIP_MIN, AttackContext, AttackSpec, ResolvedAttack, best_other
+from newlogic.attacks.base import CLIP_MAX, CLIP_MIN, AttackContext, AttackSpec, ResolvedAttack, adam_step, margin
 from newlogic.attacks.gradient import EPS_LINF
 
-ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 # [project] inputs per forward pass when estimating gradients, by device type: small batches run
 # fastest on a CPU (they stay in its caches), large ones fill a GPU; both bound the memory.
@@ -39,8 +38,7 @@ ROWS_PER_FORWARD_ACCELERATOR = 4096
 
 def margin_loss(target: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``s_y(x) − max_{j≠y} s_j(x)`` per image: negative exactly when the image is misclassified."""
-    scores = target(x)
-    return scores.gather(1, y[:, None]).squeeze(1) - best_other(scores, y)
+    return margin(target(x), y)
 
 
 def directional_differences(target: nn.Module, x: torch.Tensor, y: torch.Tensor, delta: float,
@@ -80,7 +78,6 @@ def spsa(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAt
     """Batched SPSA with Adam from a random start; each image stops at its first misclassification."""
     p = attack.params
     eps, lr = p["eps"], p["learning_rate"]
-    beta1, beta2 = ADAM_BETAS
     with torch.no_grad():
         perturbation = project(x, (torch.rand_like(x) * 2 - 1) * eps, eps)
         first_moment, second_moment = torch.zeros_like(x), torch.zeros_like(x)
@@ -88,11 +85,9 @@ def spsa(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAt
         for step in range(1, p["nb_iter"] + 1):
             clean, labels = x[active], y[active]
             gradient = spsa_gradient(target, clean + perturbation[active], labels, p["delta"], p["spsa_samples"])
-            first_moment[active] = beta1 * first_moment[active] + (1 - beta1) * gradient
-            second_moment[active] = beta2 * second_moment[active] + (1 - beta2) * gradient ** 2
-            first_unbiased = first_moment[active] / (1 - beta1 ** step)
-            second_unbiased = second_moment[active] / (1 - beta2 ** step)
-            moved = perturbation[active] - lr * first_unbiased / (second_unbiased.sqrt() + ADAM_EPS)
+            m, v = first_moment[active], second_moment[active]  # copies: adam_step updates them in place
+            moved = adam_step(perturbation[active], m, v, gradient, step, lr, ADAM_EPS)
+            first_moment[active], second_moment[active] = m, v
             perturbation[active] = project(clean, moved, eps)
             robust = margin_loss(target, clean + perturbation[active], labels) >= 0
             active = active[robust]
