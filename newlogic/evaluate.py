@@ -28,6 +28,7 @@ from newlogic.data import load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.model_dir import WEIGHTS_FILE, TrainedModel, load_trained_model
+from newlogic.outputs import OUTPUTS
 from newlogic.provenance import collect_provenance
 from newlogic.stats import sample_std, wilson_interval
 
@@ -37,10 +38,6 @@ L0_THRESHOLD = 1 / 512  # a pixel counts as changed above half a grey level [pro
 NORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "linf": lambda delta: delta.abs().amax(dim=1),
     "l2": lambda delta: delta.norm(dim=1),
-}
-PROBABILITIES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "softmax": lambda scores: scores.softmax(dim=1),
-    "sigmoid": torch.sigmoid,
 }
 
 
@@ -59,7 +56,7 @@ class AttackTarget(nn.Module):
 
 def attack_target(model: nn.Module, output: str, attack_on: str) -> AttackTarget:
     """The target of an attack on ``model`` (``output``: softmax or sigmoid) through ``attack_on``."""
-    return AttackTarget(model, PROBABILITIES[output] if attack_on == "probs" else None)
+    return AttackTarget(model, OUTPUTS[output][0] if attack_on == "probs" else None)
 
 
 def _sync(device: torch.device) -> None:
@@ -67,13 +64,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _check_bounds(attack: ResolvedAttack, x: torch.Tensor, adv: torch.Tensor) -> None:
-    """An attack must return images in [0, 1] and within its ε-ball (a broken bound is a bug, not a result)."""
+def _check_bounds(attack: ResolvedAttack, adv: torch.Tensor, norms: dict[str, torch.Tensor]) -> None:
+    """An attack must return images in [0, 1] and within its ε-ball (a broken bound is a bug, not a result).
+
+    ``norms`` holds the per-sample perturbation norms, by ``NORMS`` key.
+    """
     low, high = float(adv.min()), float(adv.max())
     if low < -BOUND_TOLERANCE or high > 1 + BOUND_TOLERANCE:
         raise RuntimeError(f"attack {attack.name} returned pixels in [{low}, {high}], outside [0, 1]")
-    if attack.eps is not None and attack.norm in NORMS:
-        size = float(NORMS[attack.norm]((adv - x).flatten(1)).max())
+    if attack.eps is not None and attack.norm in norms:
+        size = float(norms[attack.norm].max())
         if size > attack.eps * (1 + BOUND_TOLERANCE) + BOUND_TOLERANCE:
             raise RuntimeError(f"attack {attack.name}: a perturbation of {attack.norm} norm {size} > eps {attack.eps}")
 
@@ -81,7 +81,7 @@ def _check_bounds(attack: ResolvedAttack, x: torch.Tensor, adv: torch.Tensor) ->
 def _attack_batch(model: nn.Module, output: str, attack: ResolvedAttack, target: nn.Module, context: AttackContext,
                   x: torch.Tensor, y: torch.Tensor) -> dict[str, np.ndarray | float]:
     """Clean and adversarial predictions, norms and confidences of one batch, and the attack's seconds."""
-    probabilities = PROBABILITIES[output]
+    probabilities, is_rejected = OUTPUTS[output]
     with torch.no_grad():
         clean_scores = model(x)
     _sync(x.device)
@@ -89,23 +89,24 @@ def _attack_batch(model: nn.Module, output: str, attack: ResolvedAttack, target:
     adv = attack.run(target, x, y, context).detach()
     _sync(x.device)
     seconds = time.perf_counter() - start
-    _check_bounds(attack, x, adv)
+    delta = (adv - x).flatten(1)
+    norms = {name: norm(delta) for name, norm in NORMS.items()}
+    _check_bounds(attack, adv, norms)
     with torch.no_grad():
         adv_scores = model(adv)
-    delta = (adv - x).flatten(1)
     record: dict[str, np.ndarray | float] = {
         "label": y,
         "clean_pred": clean_scores.argmax(dim=1),
         "adv_pred": adv_scores.argmax(dim=1),
-        "l2": NORMS["l2"](delta),
-        "linf": NORMS["linf"](delta),
+        "l2": norms["l2"],
+        "linf": norms["linf"],
         "l0": (delta.abs() > L0_THRESHOLD).sum(dim=1),
         "clean_confidence": probabilities(clean_scores).amax(dim=1),
         "adv_confidence": probabilities(adv_scores).amax(dim=1),
     }
     if output == "sigmoid":
-        record["clean_rejected"] = (clean_scores < 0).all(dim=1)
-        record["adv_rejected"] = (adv_scores < 0).all(dim=1)
+        record["clean_rejected"] = is_rejected(clean_scores)
+        record["adv_rejected"] = is_rejected(adv_scores)
     record = {key: value.cpu().numpy() for key, value in record.items()}
     record["seconds"] = seconds
     return record
@@ -155,13 +156,14 @@ def _median(values: np.ndarray) -> float | None:
 
 def evaluate_attack(
     model: nn.Module, output: str, images: torch.Tensor, labels: torch.Tensor, attack: ResolvedAttack, *,
-    device: torch.device, seed: int, batch_size: int | None = None, surrogate: TrainedModel | None = None,
+    device: torch.device, seed: int, batch_size: int, surrogate: TrainedModel | None = None,
     desc: str = "attack",
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Attack ``images``/``labels`` (already ordered and cut) → (summary fields, per-sample arrays).
 
     ``model`` maps pixels to scores, ``output`` is ``softmax`` or ``sigmoid``; the global RNG is
-    seeded with ``seed`` (random starts, SPSA directions, JSMA targets).
+    seeded with ``seed`` (random starts, SPSA directions, JSMA targets). ``batch_size`` is the
+    batch size asked for (already resolved: ``--batch-size``, else the setting's ``batch_size``).
     """
     model.requires_grad_(False)
     torch.manual_seed(seed)
@@ -169,24 +171,23 @@ def evaluate_attack(
     target = attack_target(model, output, params["attack_on"])
     context = AttackContext(
         num_classes=_num_classes(model, images, device),
-        probabilities=lambda x: PROBABILITIES[output](model(x)),
+        probabilities=lambda x: OUTPUTS[output][0](model(x)),
         seed=seed,
         surrogate=None if surrogate is None else Surrogate(
             attack_target(surrogate.model.requires_grad_(False), surrogate.spec.output, params["attack_on"]),
-            lambda x: PROBABILITIES[surrogate.spec.output](surrogate.model(x))),
+            lambda x: OUTPUTS[surrogate.spec.output][0](surrogate.model(x))),
     )
-    requested = batch_size or params["batch_size"]
 
     def attack_one(start: int, stop: int) -> dict[str, Any]:
         return _attack_batch(model, output, attack, target, context, images[start:stop].to(device),
                              labels[start:stop].to(device))
 
-    records, used = _run_batches(attack_one, len(labels), requested, desc, device)
+    records, used = _run_batches(attack_one, len(labels), batch_size, desc, device)
     samples = {key: np.concatenate([r[key] for r in records]) for key in records[0] if key != "seconds"}
     samples["batch"] = np.concatenate([np.full(len(r["label"]), i) for i, r in enumerate(records)])
     samples["clean_correct"] = samples["clean_pred"] == samples["label"]
     samples["adv_correct"] = samples["adv_pred"] == samples["label"]
-    return _summary(samples, records, output, requested, used), samples
+    return _summary(samples, records, output, batch_size, used), samples
 
 
 def _summary(samples: dict[str, np.ndarray], records: list[dict[str, Any]], output: str, requested: int,

@@ -42,13 +42,17 @@ SCRAMBLE_GROUP = 64  # images sharing one pixel order: the MNIST training batch,
 EVAL_BATCH = 1000
 
 
-def _softmax_unconfident(scores: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
-    return probabilities(scores, spec).amax(dim=1) <= CONFIDENCE_THRESHOLD
+def _sigmoid_rejected(scores: torch.Tensor, _max_probability: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
+    return rejected(scores, spec)
 
 
-# ModelSpec.output → (definition, rejection test on the scores)
-REJECTION: dict[str, tuple[str, Callable[[torch.Tensor, ModelSpec], torch.Tensor]]] = {
-    "sigmoid": ("every sigmoid output < 0.5 (every score < 0)", rejected),
+def _softmax_unconfident(_scores: torch.Tensor, max_probability: torch.Tensor, _spec: ModelSpec) -> torch.Tensor:
+    return max_probability <= CONFIDENCE_THRESHOLD
+
+
+# ModelSpec.output → (definition, rejection test on the scores and their max probability ``max_c p_c``)
+REJECTION: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor, ModelSpec], torch.Tensor]]] = {
+    "sigmoid": ("every sigmoid output < 0.5 (every score < 0)", _sigmoid_rejected),
     "softmax": ("max softmax probability <= 0.5 (not classified with confidence > 0.5)", _softmax_unconfident),
 }
 
@@ -72,8 +76,9 @@ def rejection_statistics(model: nn.Module, spec: ModelSpec, images: torch.Tensor
     totals = torch.zeros(2, dtype=torch.float64, device=device)
     for batch in images.split(batch_size):
         scores = model(batch.to(device))
-        totals[0] += is_rejected(scores, spec).sum()
-        totals[1] += probabilities(scores, spec).amax(dim=1).double().sum()
+        max_probability = probabilities(scores, spec).amax(dim=1)
+        totals[0] += is_rejected(scores, max_probability, spec).sum()
+        totals[1] += max_probability.double().sum()
     rejections, confidence = (totals / len(images)).tolist()
     return {"count": len(images), "rejection_rate": rejections, "mean_max_probability": confidence}
 

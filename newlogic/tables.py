@@ -22,6 +22,7 @@ from newlogic import paths
 from newlogic.atomic import atomic_write_text
 from newlogic.checks import CHECKS
 from newlogic.model_dir import METRICS_FILE
+from newlogic.stats import sample_std
 from newlogic.workflow_config import Ablation, get_ablation, load_config
 
 CLEAN = "clean"
@@ -51,9 +52,8 @@ class Cell:
 
     @property
     def std(self) -> float:
-        if len(self.values) < 2:
-            return math.nan
-        return float(pd.Series(self.values).std(ddof=1))
+        std = sample_std(self.values)
+        return math.nan if std is None else std
 
 
 @dataclass
@@ -127,6 +127,8 @@ def _mark_significance(ablation: Ablation, columns: list[str], cells: dict[tuple
     for above, below in zip(labels, labels[1:], strict=False):
         for column in columns:
             first, second = cells[(above, column)].per_batch, cells[(below, column)].per_batch
+            # pandas, not stats.sample_std: for constant lists it gives exactly 0 where the pure-Python sum can
+            # leave ~1e-16, which would run the t-test on zero variance (p = 0, a spurious mark)
             if len(first) >= 2 and len(second) >= 2 and (pd.Series(first).std() > 0 or pd.Series(second).std() > 0):
                 p_value = stats.ttest_ind(first, second, equal_var=False).pvalue
                 cells[(below, column)].significant = bool(p_value < SIGNIFICANCE_LEVEL)

@@ -15,7 +15,7 @@ import torch
 import torchattacks
 from torch import nn
 
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, first_success
+from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, first_success, linf_unbounded
 from newlogic.attacks.gradient import EPS_LINF
 
 COMPONENTS: dict[str, Callable[[nn.Module, dict[str, Any], AttackContext], torchattacks.attack.Attack]] = {
@@ -41,7 +41,7 @@ def autoattack(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Reso
 
 def _unbounded(params: dict[str, Any]) -> bool:
     """An L∞ bound of 1 or more allows any image in [0, 1]."""
-    return params["norm"] == "Linf" and params["eps"] >= 1.0
+    return params["norm"] == "Linf" and linf_unbounded(params)
 
 
 SPEC = AttackSpec(

@@ -17,8 +17,13 @@ from newlogic.errors import UserError
 
 def transfer(_target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
              context: AttackContext) -> torch.Tensor:
-    """Run the base attack on ``context.surrogate``; the target model is only evaluated (by the caller)."""
-    if context.surrogate is None or attack.base is None:
+    """Run the base attack on ``context.surrogate``; the target model is only evaluated (by the caller).
+
+    ``resolve_setting`` always sets ``attack.base`` for a transfer setting. ``run_attack_setting``
+    refuses a transfer without ``--surrogate-dir`` before any attack runs; this check covers
+    callers that run the attack directly.
+    """
+    if context.surrogate is None:
         raise UserError("attack transfer needs a surrogate model directory (--surrogate-dir)")
     surrogate = context.surrogate
     return attack.base.run(surrogate.target, x, y, replace(context, probabilities=surrogate.probabilities,
