@@ -12,12 +12,11 @@ from newlogic.config import from_dict
 from newlogic.data import dataset_info
 from newlogic.errors import UserError
 from newlogic.nn.models import ArchOptions, build_model
+from newlogic.paths import METRICS_FILE, WEIGHTS_FILE
 from newlogic.spec import ModelSpec, parse_model_name
 
 SCHEMA_VERSION = 1
 CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.pt"
-METRICS_FILE = "metrics.json"
 LOG_FILE = "log.txt"
 CHECKPOINT_FILE = "checkpoint.pt"
 

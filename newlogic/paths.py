@@ -9,6 +9,7 @@ CHECKS_JSON = "{results}/attacks/{dataset}/{model}/seed{seed}/checks.json"
 NOISE_JSON = "{results}/noise/{dataset}/{model}/seed{seed}.json"
 MODEL_FIGURES_DIR = "{results}/figures/{dataset}/{model}/seed{seed}"
 ABLATION_FIGURES_DIR = "{results}/figures/{ablation}"
+DEPTH_FIGURES_DIR = "{results}/figures"
 DEPTH_JSON = "{results}/analysis/depth.json"
 TABLE = "{results}/tables/{ablation}.{ext}"
 # figure files (PNG and PDF) by name; newlogic.figures.registry draws them (kept here so that the
@@ -17,6 +18,9 @@ MODEL_FIGURE_NAMES = ("conv1_weights", "top_patches", "interpolation", "confiden
 ACCURACY_FIGURE = "accuracy_vs_eps"
 DEPTH_FIGURE = "depth_propagation"
 TABLE_FORMATS = ("csv", "md", "tex")
+# files of a model directory that the workflow tracks (newlogic.model_dir documents the rest)
+METRICS_FILE = "metrics.json"
+WEIGHTS_FILE = "model.pt"
 
 
 def model_dir(results: Path | str, dataset: str, model: str, seed: int) -> Path:

@@ -27,6 +27,7 @@ from newlogic.figures.common import DIVERGING_CMAP, first_conv, module_io, show_
 from newlogic.figures.weights import scale_weights, weight_tile
 
 TOP_FRACTION = 0.01
+N_CLUSTERS = 4
 BATCH = 256
 
 
@@ -110,7 +111,7 @@ def cluster_patches(patches: torch.Tensor, n_clusters: int, seed: int = 0) -> Pa
 
 
 def plot_top_patches(model: nn.Module, images: torch.Tensor, channel: int = 0, *, fraction: float = TOP_FRACTION,
-                     n_clusters: int = 4, examples: int = 5, seed: int = 0, device: torch.device | str = "cpu",
+                     n_clusters: int = N_CLUSTERS, examples: int = 5, seed: int = 0, device: torch.device | str = "cpu",
                      title: str = "conv1") -> Figure:
     """Neuron ``channel``'s scaled weights, the k-means patterns of its top patches, their strongest patches."""
     top = top_patches(model, images, channel, fraction=fraction, device=device)

@@ -23,11 +23,11 @@ from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.figures.accuracy import plot_accuracy_vs_eps, read_results
 from newlogic.figures.common import figure_paths, save_figure
-from newlogic.figures.confidence import confidence_sets, plot_confidence
+from newlogic.figures.confidence import NOISE_SAMPLES, confidence_sets, plot_confidence
 from newlogic.figures.depth import plot_depth, read_depth_result
-from newlogic.figures.gallery import craft_gallery, plot_gallery
-from newlogic.figures.interpolation import plot_interpolation
-from newlogic.figures.patches import plot_top_patches
+from newlogic.figures.gallery import DEFAULT_SETTING, GALLERY_SAMPLES, craft_gallery, plot_gallery
+from newlogic.figures.interpolation import DEFAULT_CLASSES, plot_interpolation
+from newlogic.figures.patches import N_CLUSTERS, TOP_FRACTION, plot_top_patches
 from newlogic.figures.weights import plot_conv1_weights
 from newlogic.model_dir import TrainedModel, load_trained_model
 from newlogic.paths import ACCURACY_FIGURE, DEPTH_FIGURE
@@ -45,13 +45,13 @@ class FigureOptions:
     """
 
     channel: int = 0
-    top_fraction: float = 0.01
-    n_clusters: int = 4
+    top_fraction: float = TOP_FRACTION
+    n_clusters: int = N_CLUSTERS
     weight_scope: str = "neuron"
-    interpolation_classes: tuple[int, int, int] = (1, 7, 0)
-    gallery_setting: dict[str, Any] = field(default_factory=lambda: {"attack": "cw_l2"})
-    gallery_samples: int = 8
-    noise_samples: int = 1000
+    interpolation_classes: tuple[int, int, int] = DEFAULT_CLASSES
+    gallery_setting: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTING))
+    gallery_samples: int = GALLERY_SAMPLES
+    noise_samples: int = NOISE_SAMPLES
 
 
 @dataclass(frozen=True)

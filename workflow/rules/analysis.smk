@@ -3,8 +3,8 @@
 
 rule noise:
     input:
-        metrics=f"{MODEL_DIR}/metrics.json",
-        weights=f"{MODEL_DIR}/model.pt",
+        metrics=MODEL_METRICS,
+        weights=MODEL_WEIGHTS,
     output:
         NOISE_JSON,
     params:

@@ -3,8 +3,8 @@
 
 rule attack:
     input:
-        metrics=f"{MODEL_DIR}/metrics.json",
-        weights=f"{MODEL_DIR}/model.pt",
+        metrics=MODEL_METRICS,
+        weights=MODEL_WEIGHTS,
         surrogate=surrogate_inputs,
     output:
         result=RESULT_JSON,

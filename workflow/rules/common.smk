@@ -11,12 +11,15 @@ DATASET = config["dataset"]
 ABLATIONS = ablations(config)
 WILDCARDS = {"results": RESULTS, "dataset": "{dataset}", "model": "{model}", "seed": "{seed}", "setting": "{setting}"}
 MODEL_DIR = paths.MODEL_DIR.format(**WILDCARDS)
+MODEL_METRICS = f"{MODEL_DIR}/{paths.METRICS_FILE}"
+MODEL_WEIGHTS = f"{MODEL_DIR}/{paths.WEIGHTS_FILE}"
 RESULT_JSON = paths.RESULT_JSON.format(**WILDCARDS)
 RESULT_NPZ = paths.RESULT_NPZ.format(**WILDCARDS)
 CHECKS_JSON = paths.CHECKS_JSON.format(**WILDCARDS)
 NOISE_JSON = paths.NOISE_JSON.format(**WILDCARDS)
 MODEL_FIGURES_DIR = paths.MODEL_FIGURES_DIR.format(**WILDCARDS)
 ABLATION_FIGURES_DIR = paths.ABLATION_FIGURES_DIR.format(results=RESULTS, ablation="{ablation}")
+DEPTH_FIGURES_DIR = paths.DEPTH_FIGURES_DIR.format(results=RESULTS)
 DEPTH_JSON = paths.DEPTH_JSON.format(results=RESULTS)
 
 
@@ -53,15 +56,16 @@ def surrogate_dir(wildcards):
 
 def surrogate_inputs(wildcards):
     found = surrogate_dir(wildcards)
-    return [] if found is None else [found / "metrics.json", found / "model.pt"]
+    return [] if found is None else [found / paths.METRICS_FILE, found / paths.WEIGHTS_FILE]
 
 
 def attack_run_options(wildcards):
     """`--limit N`, `--batch-size B`, `--surrogate-dir D` when the setting gives them."""
     setting = config["attacks"][wildcards.setting]
     options = [f"{flag} {setting[key]}" for key, flag in RUN_KEYS.items() if key in setting]
-    if surrogate_dir(wildcards) is not None:
-        options.append(f"--surrogate-dir {surrogate_dir(wildcards)}")
+    surrogate = surrogate_dir(wildcards)
+    if surrogate is not None:
+        options.append(f"--surrogate-dir {surrogate}")
     return " ".join(options)
 
 
@@ -81,27 +85,28 @@ def ablation_inputs(wildcards):
     return ablation_files(wildcards.ablation)
 
 
+def ablation_runs(ablation):
+    """Every training run of the ablation, in table order: (model, seed, its attack result files)."""
+    for entry in ablation.models:
+        for seed in ablation.seeds:
+            results = [paths.result_json(RESULTS, ablation.dataset, entry.name, seed, s) for s in ablation.settings]
+            yield entry.name, seed, results
+
+
 def ablation_files(name):
     """Everything the ablation's table reads: model metrics, results, checks and noise of every run."""
     ablation = ABLATIONS[name]
     files = []
-    for entry in ablation.models:
-        for seed in ablation.seeds:
-            files.append(paths.model_dir(RESULTS, ablation.dataset, entry.name, seed) / "metrics.json")
-            files.append(paths.checks_json(RESULTS, ablation.dataset, entry.name, seed))
-            files.append(paths.noise_json(RESULTS, ablation.dataset, entry.name, seed))
-            files += [paths.result_json(RESULTS, ablation.dataset, entry.name, seed, s) for s in ablation.settings]
+    for model, seed, results in ablation_runs(ablation):
+        files.append(paths.model_dir(RESULTS, ablation.dataset, model, seed) / paths.METRICS_FILE)
+        files.append(paths.checks_json(RESULTS, ablation.dataset, model, seed))
+        files.append(paths.noise_json(RESULTS, ablation.dataset, model, seed))
+        files += results
     return files
 
 
 def ablation_results(wildcards):
-    ablation = ABLATIONS[wildcards.ablation]
-    return [
-        paths.result_json(RESULTS, ablation.dataset, entry.name, seed, setting)
-        for entry in ablation.models
-        for seed in ablation.seeds
-        for setting in ablation.settings
-    ]
+    return [result for _, _, results in ablation_runs(ABLATIONS[wildcards.ablation]) for result in results]
 
 
 def ablation_labels(wildcards):
@@ -110,14 +115,13 @@ def ablation_labels(wildcards):
 
 def all_outputs():
     """Every result and table of every ablation (so a deleted result is made again), its figures, the depth plot."""
-    files = [f"{RESULTS}/figures/depth_propagation.png"]
+    files = [f"{DEPTH_FIGURES_DIR}/{paths.DEPTH_FIGURE}.png"]
     for name, ablation in ABLATIONS.items():
         files += [paths.TABLE.format(results=RESULTS, ablation=name, ext=ext) for ext in paths.TABLE_FORMATS]
         files += [str(path) for path in ablation_files(name)]
-        files.append(f"{paths.ABLATION_FIGURES_DIR.format(results=RESULTS, ablation=name)}/accuracy_vs_eps.png")
+        files.append(f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{paths.ACCURACY_FIGURE}.png")
         for entry in ablation.models:
-            figures_dir = paths.MODEL_FIGURES_DIR.format(
-                results=RESULTS, dataset=ablation.dataset, model=entry.name, seed=ablation.seeds[0]
-            )
-            files.append(f"{figures_dir}/conv1_weights.png")
+            figures_dir = MODEL_FIGURES_DIR.format(dataset=ablation.dataset, model=entry.name, seed=ablation.seeds[0])
+            # one figure names the figures_model job, which draws them all
+            files.append(f"{figures_dir}/{paths.MODEL_FIGURE_NAMES[0]}.png")
     return sorted(set(files))

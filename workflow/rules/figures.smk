@@ -8,8 +8,8 @@ def report_png(path, name, **labels):
 
 rule figures_model:
     input:
-        metrics=f"{MODEL_DIR}/metrics.json",
-        weights=f"{MODEL_DIR}/model.pt",
+        metrics=MODEL_METRICS,
+        weights=MODEL_WEIGHTS,
         results=model_results,
     output:
         **{f"{name}_png": report_png(f"{MODEL_FIGURES_DIR}/{name}.png", name, figure=name, model="{model}",
@@ -50,10 +50,10 @@ rule figures_depth:
     input:
         DEPTH_JSON,
     output:
-        png=report_png(f"{RESULTS}/figures/{DEPTH_FIGURE}.png", DEPTH_FIGURE, figure=DEPTH_FIGURE, model="ReLU vs ReLog",
-                       seed="0"),
-        pdf=f"{RESULTS}/figures/{DEPTH_FIGURE}.pdf",
+        png=report_png(f"{DEPTH_FIGURES_DIR}/{DEPTH_FIGURE}.png", DEPTH_FIGURE, figure=DEPTH_FIGURE,
+                       model="ReLU vs ReLog", seed="0"),
+        pdf=f"{DEPTH_FIGURES_DIR}/{DEPTH_FIGURE}.pdf",
     log:
         "logs/figures/depth.log",
     shell:
-        "newlogic figures depth --depth-json {input} --out-dir {RESULTS}/figures > {log} 2>&1"
+        "newlogic figures depth --depth-json {input} --out-dir {DEPTH_FIGURES_DIR} > {log} 2>&1"

@@ -6,8 +6,8 @@ rule train:
     input:
         data=lambda w: data_marker(w.dataset),
     output:
-        metrics=f"{MODEL_DIR}/metrics.json",
-        weights=f"{MODEL_DIR}/model.pt",
+        metrics=MODEL_METRICS,
+        weights=MODEL_WEIGHTS,
     params:
         out=model_dir,
         training=json.dumps(config.get("training", {}), sort_keys=True),
