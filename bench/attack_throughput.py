@@ -38,8 +38,8 @@ from cleverhans.torch.attacks.spsa import spsa
 from newlogic.attacks import AttackContext, resolve_setting
 from newlogic.data import load_dataset
 from newlogic.device import resolve_device
-from newlogic.model_dir import load_trained_model
-from newlogic.train import run_training
+from newlogic.store.model_dir import load_trained_model
+from newlogic.training.run import run_training
 
 SAMPLES = 100
 CW = {"binary_search_steps": 3, "max_iterations": 100, "lr": 5e-3, "initial_const": 1e-2, "confidence": 0.0}

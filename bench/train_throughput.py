@@ -4,7 +4,7 @@ Trains the same model (MNIST CNN ``relu``, Adam, batch 64) on the same data (dig
 training images) in one process, three ways:
 
 (a) ``project``: newlogic's loop (data as tensors on the device, per-image MNIST augmentation
-    batched on the device: ``newlogic.train.train_epoch``);
+    batched on the device: ``newlogic.training.loop.train_epoch``);
 (b) ``reference``: what most CIFAR repositories do: a torchvision ``VisionDataset`` of PIL
     images, per-sample torchvision transforms (the same augmentation: random resized crop,
     rotation, noise, erasing) and ``DataLoader(num_workers=2, persistent_workers=True)``;
@@ -31,8 +31,8 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision.datasets import VisionDataset
 
-from newlogic.augment import MnistAugment
-from newlogic.train import Progress, Run, prepare_run, train_epoch
+from newlogic.training.augment import MnistAugment
+from newlogic.training.loop import Progress, Run, prepare_run, train_epoch
 
 MODEL = "relu"
 DATASET = "digits"

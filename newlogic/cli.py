@@ -39,7 +39,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     """Train; on SIGTERM/SIGUSR1 the checkpoint is saved and the exit code is ``RESUMABLE_EXIT_CODE`` (75)."""
-    from newlogic.train import RESUMABLE_EXIT_CODE, TrainingInterrupted, run_training
+    from newlogic.training.run import RESUMABLE_EXIT_CODE, TrainingInterrupted, run_training
 
     training = dict(args.training)
     if args.epochs is not None:
@@ -56,7 +56,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_attack(args: argparse.Namespace) -> None:
-    from newlogic.evaluate import run_attack_setting
+    from newlogic.evaluation.evaluate import run_attack_setting
 
     setting = {"attack": args.attack, **args.setting, **dict(args.param)}
     if args.eps is not None:
@@ -71,19 +71,19 @@ def _cmd_attack(args: argparse.Namespace) -> None:
 
 
 def _cmd_checks(args: argparse.Namespace) -> None:
-    from newlogic.checks import write_checks
+    from newlogic.report.checks import write_checks
 
     write_checks(args.results, args.out)
 
 
 def _cmd_aggregate(args: argparse.Namespace) -> None:
-    from newlogic.tables import aggregate
+    from newlogic.report.tables import aggregate
 
     aggregate(args.config, args.ablation, results_dir=args.results_dir, out_dir=args.out_dir)
 
 
 def _cmd_noise(args: argparse.Namespace) -> None:
-    from newlogic.noise import evaluate_noise_rejection
+    from newlogic.evaluation.noise import evaluate_noise_rejection
 
     evaluate_noise_rejection(
         args.model_dir, args.out, data_dir=args.data_dir, device=args.device, n_samples=args.n_samples, seed=args.seed
@@ -118,7 +118,7 @@ def _cmd_download(args: argparse.Namespace) -> None:
 
 
 def _cmd_inspect_depth(args: argparse.Namespace) -> None:
-    from newlogic.depth import run_depth_experiment
+    from newlogic.evaluation.depth import run_depth_experiment
 
     run_depth_experiment(layers=args.layers, width=args.width, seed=args.seed, out=args.out)
 
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="model directory to write")
     train.add_argument("--epochs", type=int, help="overrides training.epochs")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--training", type=_json_object, default={}, help="TrainConfig overrides as JSON")
+    train.add_argument("--training", type=_json_object, default={}, help="TrainOptions overrides as JSON")
     train.add_argument("--architecture", type=_json_object, default={}, help="ArchOptions overrides as JSON")
     _common(train)
     train.set_defaults(run=_cmd_train)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from newlogic.model_dir import WEIGHTS_FILE
+from newlogic.store.model_dir import WEIGHTS_FILE
 
 DIGITS_EPOCHS = 3
 MASKING_SCALE = 1000.0
@@ -20,7 +20,7 @@ QUICK_SETTINGS = {
 
 
 def _train(tmp_path_factory: pytest.TempPathFactory, model_name: str) -> Path:
-    from newlogic.train import run_training  # here, so that a session without these fixtures does not need it
+    from newlogic.training.run import run_training  # here, so that a session without these fixtures does not need it
 
     out_dir = tmp_path_factory.mktemp("models") / model_name
     run_training(model_name, "digits", out_dir, data_dir=out_dir.parent, seed=0, device="cpu",

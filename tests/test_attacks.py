@@ -9,7 +9,7 @@ from torch import nn
 from newlogic.attacks import ATTACKS, AttackContext, Surrogate, resolve_setting
 from newlogic.data import load_dataset
 from newlogic.errors import UserError
-from newlogic.model_dir import load_trained_model
+from newlogic.store.model_dir import load_trained_model
 
 
 @pytest.fixture(scope="module")

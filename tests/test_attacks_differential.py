@@ -14,7 +14,7 @@ from newlogic.attacks import AttackContext, resolve_setting
 from newlogic.attacks.carlini import carlini_wagner_l2
 from newlogic.attacks.spsa import spsa_gradient
 from newlogic.data import load_dataset
-from newlogic.model_dir import load_trained_model
+from newlogic.store.model_dir import load_trained_model
 
 
 @pytest.mark.parametrize(("steps", "iterations", "lr", "const"), [

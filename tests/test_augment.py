@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from newlogic.augment import AUGMENTATIONS, Cifar10Augment, MnistAugment, augmentation
 from newlogic.errors import UserError
+from newlogic.training.augment import AUGMENTATIONS, Cifar10Augment, MnistAugment, augmentation
 
 GEOMETRY_ONLY = {"noise_std": 0.0, "erase_p": 0.0}
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from newlogic.checks import CHECKS, write_checks
 from newlogic.errors import UserError
-from newlogic.evaluate import run_attack_setting
+from newlogic.evaluation.evaluate import run_attack_setting
+from newlogic.report.checks import CHECKS, write_checks
 
 # Enough to tell masking from robustness on 20 digits images: gradient attacks at two ε, an
 # unbounded BIM (ε = 1), and a small SPSA with a large step so that it can move in 10 iterations.

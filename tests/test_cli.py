@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from newlogic.cli import USER_ERROR_EXIT, main
-from newlogic.provenance import collect_provenance, config_hash
+from newlogic.store.provenance import collect_provenance, config_hash
 
 NEWLOGIC = Path(sys.executable).parent / "newlogic"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from newlogic.depth import run_depth_experiment
 from newlogic.errors import UserError
+from newlogic.evaluation.depth import run_depth_experiment
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import torch
 from newlogic.attacks import ATTACKS
 from newlogic.data import load_dataset
 from newlogic.errors import UserError
-from newlogic.evaluate import run_attack_setting
-from newlogic.model_dir import load_trained_model
-from newlogic.stats import sample_std, wilson_interval
+from newlogic.evaluation.evaluate import run_attack_setting
+from newlogic.report.stats import sample_std, wilson_interval
+from newlogic.store.model_dir import load_trained_model
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 JSON_TYPES = {"integer": (int,), "number": (int, float), "string": (str,), "boolean": (bool,), "array": (list,),
@@ -89,7 +89,7 @@ def test_a_complete_result_is_reused_and_a_changed_one_recomputed(digits_model_d
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "fgsm.json"
     first = attack(digits_model_dir, out, {"attack": "fgsm"})
-    monkeypatch.setattr("newlogic.evaluate.evaluate_attack", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr("newlogic.evaluation.evaluate.evaluate_attack", lambda *a, **k: pytest.fail("recomputed"))
     assert attack(digits_model_dir, out, {"attack": "fgsm", "eps": 0.3}) == first
     monkeypatch.undo()
     assert attack(digits_model_dir, out, {"attack": "fgsm", "eps": 0.2})["parameters"]["eps"] == 0.2

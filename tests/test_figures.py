@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from newlogic.data import dataset_info, load_dataset
-from newlogic.depth import run_depth_experiment
 from newlogic.errors import UserError
-from newlogic.evaluate import run_attack_setting
+from newlogic.evaluation.depth import run_depth_experiment
+from newlogic.evaluation.evaluate import run_attack_setting
 from newlogic.figures import (
     MODEL_FIGURES,
     make_ablation_figures,
@@ -26,10 +26,10 @@ from newlogic.figures.gallery import craft_gallery, plot_gallery
 from newlogic.figures.interpolation import interpolation_path
 from newlogic.figures.patches import cluster_patches, top_patches
 from newlogic.figures.weights import plot_conv1_weights, scale_weights
-from newlogic.model_dir import load_trained_model
 from newlogic.nn.models import ArchOptions, build_model
 from newlogic.spec import parse_model_name
-from newlogic.train import run_training
+from newlogic.store.model_dir import load_trained_model
+from newlogic.training.run import run_training
 
 DATA = Path("data")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -228,6 +228,6 @@ def test_folded_rgb_weights_figure(tmp_path: Path) -> None:
 
 
 def test_the_workflow_knows_every_model_figure() -> None:
-    from newlogic.paths import MODEL_FIGURE_NAMES
+    from newlogic.store.paths import MODEL_FIGURE_NAMES
 
     assert tuple(MODEL_FIGURES) == MODEL_FIGURE_NAMES

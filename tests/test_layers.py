@@ -66,16 +66,17 @@ def test_relog_beta_form_by_hand(beta: float, strength: float, x: list[float], e
 
 def test_centering_follows_relog_only() -> None:
     options = ArchOptions(centering=True, relog_start=1.0)
-    relog = make_activation(parse_model_name("relog"), options).eval()
+    relog = make_activation("relog", options.relog_settings(parse_model_name("relog").relog_base)).eval()
     assert isinstance(relog[-1], Centering)
     assert relog(torch.tensor([-1.0, 0.9, 9.9])).tolist() == pytest.approx([-0.5, 0.5, 1.5])
-    relu = make_activation(parse_model_name("relu"), options)
+    relu = make_activation("relu", options.relog_settings(parse_model_name("relu").relog_base))
     assert relu(torch.tensor([-1.0, 0.9])).tolist() == pytest.approx([0.0, 0.9])
 
 
 def test_beta_form_rejects_a_journal_base() -> None:
     with pytest.raises(UserError, match="relog_form"):
-        make_activation(parse_model_name("relog_100"), ArchOptions(relog_form="beta"))
+        settings = ArchOptions(relog_form="beta").relog_settings(parse_model_name("relog_100").relog_base)
+        make_activation("relog", settings)
 
 
 # --- ramps ----------------------------------------------------------------------------------------------

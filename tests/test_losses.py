@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
-from newlogic.losses import (
+from newlogic.nn.outputs import predictions, probabilities, rejected
+from newlogic.spec import parse_model_name
+from newlogic.training.losses import (
     MaxFitCoefficients,
     cross_entropy,
     data_loss,
@@ -15,8 +17,6 @@ from newlogic.losses import (
     sigmoid_mse,
     weighted_mean,
 )
-from newlogic.outputs import predictions, probabilities, rejected
-from newlogic.spec import parse_model_name
 
 SCORES = torch.tensor([[0.0, math.log(3.0)], [2.0, -1.0]])
 ONE_HOT = torch.tensor([[0.0, 1.0], [1.0, 0.0]])

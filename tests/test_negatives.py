@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from newlogic.errors import UserError
-from newlogic.negatives import (
+from newlogic.training.negatives import (
     BLOCK_SIZES,
     Overlay,
     Scrambling,

@@ -1,4 +1,4 @@
-"""Noise rejection (newlogic.noise): known answers on hand-built models, the inputs, the JSON."""
+"""Noise rejection (newlogic.evaluation.noise): known answers on hand-built models, the inputs, the JSON."""
 
 import json
 import math
@@ -9,14 +9,20 @@ import pytest
 import torch
 from torch import nn
 
-from newlogic.atomic import atomic_torch_save, atomic_write_json
-from newlogic.config import to_dict
 from newlogic.data import dataset_info
 from newlogic.errors import UserError
-from newlogic.model_dir import load_trained_model
+from newlogic.evaluation.noise import (
+    REJECTION,
+    evaluate_noise_rejection,
+    rejection_statistics,
+    scrambled,
+    uniform_noise,
+)
 from newlogic.nn.models import ArchOptions, build_model
-from newlogic.noise import REJECTION, evaluate_noise_rejection, rejection_statistics, scrambled, uniform_noise
+from newlogic.options import to_dict
 from newlogic.spec import parse_model_name
+from newlogic.store.atomic import atomic_torch_save, atomic_write_json
+from newlogic.store.model_dir import load_trained_model
 
 DIGITS_TEST = 360  # 20 % of scikit-learn's 1,797 digits
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from newlogic.checkpoint import load_checkpoint, save_checkpoint
 from newlogic.errors import UserError
-from newlogic.train import RESUMABLE_EXIT_CODE, TrainingInterrupted, prepare_run, run_training
+from newlogic.training.checkpoint import load_checkpoint, save_checkpoint
+from newlogic.training.loop import prepare_run
+from newlogic.training.run import RESUMABLE_EXIT_CODE, TrainingInterrupted, run_training
 
 REPO = Path(__file__).resolve().parents[1]
 # every source of randomness of the loop: augmentation, scrambling (host and device generators), a ramp, max-fit

@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from newlogic import paths
-from newlogic.checks import CHECKS
-from newlogic.tables import aggregate
+from newlogic.report.checks import CHECKS
+from newlogic.report.tables import aggregate
+from newlogic.store import paths
 
 CONFIG = {
     "dataset": "digits",

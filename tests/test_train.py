@@ -12,21 +12,13 @@ from fake_datasets import write_fake_cifar10
 
 from newlogic.data import Split, load_dataset
 from newlogic.errors import UserError
-from newlogic.model_dir import load_trained_model
 from newlogic.nn.models import ramp_state
-from newlogic.recipes import RECIPES, recipe
 from newlogic.spec import parse_model_name
-from newlogic.train import (
-    Run,
-    TrainConfig,
-    evaluate_split,
-    log_line,
-    prepare_run,
-    resolve_options,
-    run_training,
-    train_step,
-    zero_sums,
-)
+from newlogic.store.model_dir import load_trained_model
+from newlogic.training.loop import Run, evaluate_split, prepare_run, train_step, zero_sums
+from newlogic.training.options import TrainOptions, resolve_options
+from newlogic.training.recipes import RECIPES, recipe
+from newlogic.training.run import log_line, run_training
 
 DIGITS_TRAIN = 1437  # 80 % of scikit-learn's 1,797 digits
 LOG_LINE = re.compile(
@@ -130,7 +122,7 @@ def test_recipes_follow_the_spec() -> None:
     assert cifar.architecture == {"arch": "vgg16", "batchnorm": True, "bn_momentum": 0.01,
                                   "modification_start_layer": 12, "curvature_step": 1e-4}
     assert {k: v for k, v in recipe("digits").training.items() if not k.endswith("ramp_epochs")} == mnist.training
-    assert TrainConfig().grad_clip is None  # journal: clipping off
+    assert TrainOptions().grad_clip is None  # journal: clipping off
     with pytest.raises(UserError, match="valid: " + ", ".join(RECIPES)):
         recipe("imagenet")
 

@@ -8,7 +8,7 @@ Families, one module each: ``gradient`` (fgsm, fgm_l2, bim, pgd: cleverhans), ``
 from collections.abc import Mapping
 from typing import Any
 
-from newlogic.attacks import autoattack, carlini, confidence, gradient, saliency, spsa, transfer
+from newlogic.attacks import autoattack, carlini, gradient, max_confidence, saliency, spsa, transfer
 from newlogic.attacks.base import (
     PRESETS,
     AttackContext,
@@ -21,7 +21,7 @@ from newlogic.errors import UserError
 
 ATTACKS: dict[str, AttackSpec] = {
     spec.name: spec
-    for spec in (*gradient.SPECS, carlini.SPEC, spsa.SPEC, confidence.SPEC, saliency.SPEC, transfer.SPEC,
+    for spec in (*gradient.SPECS, carlini.SPEC, spsa.SPEC, max_confidence.SPEC, saliency.SPEC, transfer.SPEC,
                  autoattack.SPEC)
 }
 SETTING_KEYS = ("attack", "preset")

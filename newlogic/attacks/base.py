@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from newlogic.errors import UserError
+from newlogic.options import coerce
 
 PRESETS = ("paper", "strong")
 DEFAULT_PRESET = "paper"
@@ -154,20 +155,11 @@ class AttackSpec:
         return DEFAULT_PRESET if DEFAULT_PRESET in self.presets else next(iter(self.presets))
 
 
-def _coerce(attack: str, key: str, value: Any, default: Any, types: Mapping[str, type]) -> Any:
-    """``value`` as the type of ``default`` (ints for floats, integral floats for ints); else a UserError."""
-    wanted = types.get(key, type(default))
-    if value is None and (default is None or key in types):
-        return None
-    if wanted is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if wanted is int and isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
-        return int(value)
-    if wanted is list and isinstance(value, list | tuple):
-        return list(value)
-    if isinstance(value, wanted) and not (wanted is not bool and isinstance(value, bool)):
-        return value
-    raise UserError(f"attack {attack}: parameter {key} must be {wanted.__name__}, got {value!r}")
+def _parameter_type(key: str, default: Any, types: Mapping[str, type]) -> Any:
+    """The type hint of parameter ``key``: ``types[key] | None`` for parameters whose default may be None."""
+    if key in types:
+        return types[key] | None
+    return type(default)
 
 
 def resolve_parameters(
@@ -193,7 +185,8 @@ def resolve_parameters(
             default = default(dataset)
         if key in overrides:
             template = default.kind() if isinstance(default, Derived) else default
-            params[key] = _coerce(spec.name, key, overrides[key], template, types)
+            where = f"attack {spec.name}: parameter {key}"
+            params[key] = coerce(overrides[key], _parameter_type(key, template, types), where)
         else:
             params[key] = default
     for key, value in params.items():

@@ -1,4 +1,4 @@
-"""Accuracy versus ε per attack and model (issue 5), from result JSONs (``newlogic.evaluate``, docs/results.md).
+"""Accuracy versus ε per attack and model (issue 5), from result JSONs (docs/results.md).
 
 Fields read from each result: ``complete``, ``model``, ``attack``, ``preset``, ``attack_on``,
 ``norm``, ``eps``, ``adv_accuracy``, ``clean_accuracy``. One panel per attack setting family

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from torch import nn
 
-from newlogic.atomic import atomic_write
 from newlogic.errors import UserError
+from newlogic.store.atomic import atomic_write
 
 FORMATS = ("png", "pdf")
 DPI = 150

@@ -1,12 +1,12 @@
 """Histograms of the predicted probability on clean, noise and adversarial inputs (SPEC §5–§6).
 
 The predicted probability of an input is ``max_c p_c`` with ``p = softmax(s)`` or ``σ(s)``
-(``newlogic.outputs``): the confidence the journal analysed (sigmoid outputs are
+(``newlogic.nn.outputs``): the confidence the journal analysed (sigmoid outputs are
 under-confident on clean images). Clean: the test split; noise: ``n_noise`` uniform-noise images
-(``newlogic.noise.uniform_noise``); adversarial: the ``adv_confidence`` array of attack results'
-``.npz`` files (the max probability on each attacked image, ``newlogic.evaluate``), so nothing is
+(``newlogic.evaluation.noise.uniform_noise``); adversarial: the ``adv_confidence`` array of attack results'
+``.npz`` files (the max probability on each attacked image, ``newlogic.evaluation.evaluate``), so nothing is
 crafted again. Bars are fractions of each set's images, 20 bins over [0, 1]; the dashed line is
-the 0.5 threshold of rejection (``newlogic.noise``).
+the 0.5 threshold of rejection (``newlogic.evaluation.noise``).
 """
 
 import json
@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from newlogic.errors import UserError
-from newlogic.noise import CONFIDENCE_THRESHOLD, uniform_noise
-from newlogic.outputs import probabilities
+from newlogic.evaluation.noise import CONFIDENCE_THRESHOLD, uniform_noise
+from newlogic.nn.outputs import probabilities
 from newlogic.spec import ModelSpec
 
 BINS = np.linspace(0.0, 1.0, 21)

@@ -1,4 +1,4 @@
-"""The depth-propagation plot (SPEC §6, journal 5 Oct) from ``newlogic.depth.run_depth_experiment``'s JSON.
+"""The depth-propagation plot (SPEC §6, journal 5 Oct) from ``newlogic.evaluation.depth.run_depth_experiment``'s JSON.
 
 One panel per weight scale (``kaiming``: ``W ~ N(0, 2/width)``; ``unit_normal``: ``W ~ N(0, 1)``),
 one line per activation (ReLU, ReLog): mean ``|activation|`` per layer on a log axis. Layers

@@ -1,6 +1,6 @@
 """A gallery of adversarial examples (SPEC §6, journal: C&W): clean, perturbation, adversarial, both predictions.
 
-The first ``n_samples`` test images in the order ``newlogic.evaluate`` attacks them (a
+The first ``n_samples`` test images in the order ``newlogic.evaluation.evaluate`` attacks them (a
 ``randperm`` seeded with ``seed``) are attacked on the spot with one registered attack setting
 (``newlogic.attacks``; default C&W L2, ``paper`` preset), through the model's scores unless the
 setting says ``attack_on: probs``. A prediction is ``argmax_c s_c`` with its probability
@@ -19,10 +19,10 @@ from matplotlib.figure import Figure
 
 from newlogic.attacks import AttackContext, resolve_setting
 from newlogic.errors import UserError
-from newlogic.evaluate import attack_target
+from newlogic.evaluation.evaluate import attack_target
 from newlogic.figures.common import centred_norm, show_image, show_signed
-from newlogic.model_dir import TrainedModel
-from newlogic.outputs import predictions, probabilities, rejected
+from newlogic.nn.outputs import predictions, probabilities, rejected
+from newlogic.store.model_dir import TrainedModel
 
 GALLERY_SAMPLES = 8
 DEFAULT_SETTING: dict[str, Any] = {"attack": "cw_l2"}

@@ -2,7 +2,7 @@
 
 Path: ``x(t) = (1 − t)·x + t·y``, ``t = 0 … 1`` in ``steps`` steps (pixels stay in [0, 1]). Along
 it the figure shows, per path (x→y, x→z): a few frames of the path; the output probabilities
-(softmax or sigmoid, ``newlogic.outputs``); and the last hidden layer (the classifier's input)
+(softmax or sigmoid, ``newlogic.nn.outputs``); and the last hidden layer (the classifier's input)
 as a heat map of its ``units`` most active units (largest activation on either path), ordered by
 where they peak on x→y. Distributed representations change smoothly along t; localist ones
 show small strong regions amid zeros (journal).
@@ -19,7 +19,7 @@ from torch import nn
 
 from newlogic.errors import UserError
 from newlogic.figures.common import capture, show_image
-from newlogic.outputs import probabilities
+from newlogic.nn.outputs import probabilities
 from newlogic.spec import ModelSpec
 
 STEPS = 41

@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
-from newlogic.config import from_dict
 from newlogic.data import Split, load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
@@ -29,8 +28,9 @@ from newlogic.figures.gallery import DEFAULT_SETTING, GALLERY_SAMPLES, craft_gal
 from newlogic.figures.interpolation import DEFAULT_CLASSES, plot_interpolation
 from newlogic.figures.patches import N_CLUSTERS, TOP_FRACTION, plot_top_patches
 from newlogic.figures.weights import plot_conv1_weights
-from newlogic.model_dir import TrainedModel, load_trained_model
-from newlogic.paths import ACCURACY_FIGURE, DEPTH_FIGURE
+from newlogic.options import from_dict
+from newlogic.store.model_dir import TrainedModel, load_trained_model
+from newlogic.store.paths import ACCURACY_FIGURE, DEPTH_FIGURE
 
 
 @dataclass(frozen=True)
@@ -146,5 +146,5 @@ def make_ablation_figures(results: Sequence[Path | str], out_dir: Path | str, *,
 
 
 def make_depth_figure(depth_json: Path | str, out_dir: Path | str) -> list[Path]:
-    """``depth_propagation`` from ``newlogic.depth.run_depth_experiment``'s JSON; returns the files."""
+    """``depth_propagation`` from ``newlogic.evaluation.depth.run_depth_experiment``'s JSON; returns the files."""
     return save_figure(plot_depth(read_depth_result(depth_json)), out_dir, DEPTH_FIGURE)

@@ -1,25 +1,20 @@
 """Activations by name (SPEC §2): ReLU and ReLog(n), ramped in from ReLU, with optional centering.
 
 The registry ``ACTIVATIONS`` maps the grammar's activation (``ModelSpec.activation``) to a
-factory ``(spec, options) -> nn.Module``; ``RELOG_FORMS`` maps ``ArchOptions.relog_form`` to
+factory ``(ReLogSettings) -> nn.Module``; ``RELOG_FORMS`` maps ``ReLogSettings.form`` to
 the ReLog variant (``journal`` or the paper's ``beta``).
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from newlogic.errors import UserError
 from newlogic.nn.ramp import advance_ramp, register_ramp
-from newlogic.spec import DEFAULT_RELOG_BASE, ModelSpec
-
-if TYPE_CHECKING:
-    from newlogic.nn.models import ArchOptions
+from newlogic.spec import DEFAULT_RELOG_BASE
 
 
 class RampedReLog(nn.Module):
@@ -95,40 +90,52 @@ class Centering(nn.Module):
         return x - self.OFFSET
 
 
-def _journal_relog(spec: ModelSpec, options: ArchOptions) -> nn.Module:
-    return ReLog(base=spec.relog_base, start=options.relog_start, step=options.relog_step)
+@dataclass(frozen=True)
+class ReLogSettings:
+    """Plain values that shape a ReLog (SPEC §2): the journal base n or the paper's β, the ramp, centering."""
+
+    base: float = DEFAULT_RELOG_BASE
+    form: str = "journal"
+    beta: float = 1.0
+    start: float = 0.0
+    step: float = 0.001
+    centering: bool = False
 
 
-def _beta_relog(spec: ModelSpec, options: ArchOptions) -> nn.Module:
-    if spec.relog_base != DEFAULT_RELOG_BASE:
+def _journal_relog(settings: ReLogSettings) -> nn.Module:
+    return ReLog(base=settings.base, start=settings.start, step=settings.step)
+
+
+def _beta_relog(settings: ReLogSettings) -> nn.Module:
+    if settings.base != DEFAULT_RELOG_BASE:
         raise UserError(
-            f"relog_{spec.relog_base:g} names the journal form's base, but relog_form is 'beta'; "
+            f"relog_{settings.base:g} names the journal form's base, but relog_form is 'beta'; "
             "use plain 'relog' with relog_form beta (set relog_beta), or relog_form journal"
         )
-    return BetaReLog(beta=options.relog_beta, start=options.relog_start, step=options.relog_step)
+    return BetaReLog(beta=settings.beta, start=settings.start, step=settings.step)
 
 
-RELOG_FORMS: dict[str, Callable[[ModelSpec, ArchOptions], nn.Module]] = {
+RELOG_FORMS: dict[str, Callable[[ReLogSettings], nn.Module]] = {
     "journal": _journal_relog,
     "beta": _beta_relog,
 }
 
 
-def _relog(spec: ModelSpec, options: ArchOptions) -> nn.Module:
-    relog = RELOG_FORMS[options.relog_form](spec, options)
-    return nn.Sequential(relog, Centering()) if options.centering else relog
+def _relog(settings: ReLogSettings) -> nn.Module:
+    relog = RELOG_FORMS[settings.form](settings)
+    return nn.Sequential(relog, Centering()) if settings.centering else relog
 
 
-ACTIVATIONS: dict[str, Callable[[ModelSpec, ArchOptions], nn.Module]] = {
-    "relu": lambda _spec, _options: nn.ReLU(),
+ACTIVATIONS: dict[str, Callable[[ReLogSettings], nn.Module]] = {
+    "relu": lambda _settings: nn.ReLU(),
     "relog": _relog,
 }
 
 
-def make_activation(spec: ModelSpec, options: ArchOptions) -> nn.Module:
-    """The activation of a modified layer: ``spec.activation`` with the ramp/form/centering of ``options``.
+def make_activation(name: str, settings: ReLogSettings) -> nn.Module:
+    """The activation ``name`` (``ModelSpec.activation``) of a modified layer, ReLog shaped by ``settings``.
 
     Centering subtracts 0.5 after every ReLog only (SPEC §2 centres ReLog's output); ReLU layers
     are never centred.
     """
-    return ACTIVATIONS[spec.activation](spec, options)
+    return ACTIVATIONS[name](settings)

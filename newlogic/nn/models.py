@@ -15,13 +15,13 @@ modified: ``DenseUnit (→ classes·F) → Fold``, no activation.
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import nn
 
-from newlogic.data import DatasetInfo
 from newlogic.errors import UserError
-from newlogic.nn.activations import RELOG_FORMS, RampedReLog, make_activation
+from newlogic.nn.activations import RELOG_FORMS, RampedReLog, ReLogSettings, make_activation
 from newlogic.nn.folding import Fold
 from newlogic.nn.units import ConvUnit, DenseUnit, Unit
 from newlogic.spec import ModelSpec
@@ -44,7 +44,7 @@ class ArchOptions:
     ``ARCHITECTURES``. ``batchnorm``/``bn_momentum``: BatchNorm after each conv layer's
     activation (PyTorch momentum). ``modification_start_layer``: VGG cfg index from which
     convs are modified (journal CIFAR: 12); MNIST CNN: must be 0. ``centering``: subtract 0.5
-    after each ReLog. ``normalize``: ``(x - mean) / std`` of ``DatasetInfo`` as the first layer.
+    after each ReLog. ``normalize``: ``(x - mean) / std`` of the ``InputShape`` as the first layer.
     ``relog_form``: ``journal`` or ``beta`` (with ``relog_beta``). ``relog_start``/``relog_step``:
     the ReLU→ReLog ramp s; ``curvature_step``: the curvature ramp a (CIFAR recipe: 1e-4).
     """
@@ -78,6 +78,23 @@ class ArchOptions:
                 raise UserError(f"architecture option {name} = {getattr(self, name)!r} must be {rule}")
 
 
+    def relog_settings(self, base: float) -> ReLogSettings:
+        """The plain values ``make_activation`` takes: ReLog base n (from the name), form, β, ramp, centering."""
+        return ReLogSettings(base=base, form=self.relog_form, beta=self.relog_beta, start=self.relog_start,
+                             step=self.relog_step, centering=self.centering)
+
+
+class InputShape(Protocol):
+    """What a model needs to know of its inputs (``newlogic.data.InputShape`` has these fields)."""
+
+    channels: int
+    height: int
+    width: int
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
 class Normalize(nn.Module):
     """``y = (x - mean) / std`` per channel (SPEC §3: normalisation is the model's first layer)."""
 
@@ -96,6 +113,7 @@ class LayerFactory:
     def __init__(self, spec: ModelSpec, options: ArchOptions) -> None:
         self.spec = spec
         self.options = options
+        self.relog = options.relog_settings(spec.relog_base)
 
     def fold(self) -> list[nn.Module]:
         return [Fold(self.spec.min_group, self.spec.max_group)] if self.spec.fold_factor > 1 else []
@@ -107,7 +125,7 @@ class LayerFactory:
         """``unit (in → channels·F) → Fold → activation → [BatchNorm]``."""
         unit = ConvUnit(self.spec.units, in_channels, channels * self.spec.fold_factor, kernel_size, padding=padding,
                         curvature_step=self.options.curvature_step)
-        return [unit, *self.fold(), make_activation(self.spec, self.options), *self.batchnorm(channels)]
+        return [unit, *self.fold(), make_activation(self.spec.activation, self.relog), *self.batchnorm(channels)]
 
     def plain_conv(self, in_channels: int, channels: int, kernel_size: int, padding: int) -> list[nn.Module]:
         """``Conv2d → ReLU → [BatchNorm]`` (VGG layers before ``modification_start_layer``)."""
@@ -120,17 +138,17 @@ class LayerFactory:
         return nn.Sequential(unit, *self.fold())
 
 
-def _assemble(info: DatasetInfo, options: ArchOptions, features: list[nn.Module], classifier: nn.Module) -> nn.Module:
+def _assemble(shape: InputShape, options: ArchOptions, features: list[nn.Module], classifier: nn.Module) -> nn.Module:
     parts: OrderedDict[str, nn.Module] = OrderedDict()
     if options.normalize:
-        parts["normalize"] = Normalize(info.mean, info.std)
+        parts["normalize"] = Normalize(shape.mean, shape.std)
     parts["features"] = nn.Sequential(*features)
     parts["flatten"] = nn.Flatten()
     parts["classifier"] = classifier
     return nn.Sequential(parts)
 
 
-def mnist_cnn(spec: ModelSpec, info: DatasetInfo, options: ArchOptions) -> nn.Module:
+def mnist_cnn(spec: ModelSpec, shape: InputShape, options: ArchOptions) -> nn.Module:
     """The journal's MNIST CNN (SPEC §3), every layer modified.
 
     conv5×5 pad 2 (C→16·F) fold act maxpool2; conv5×5 pad 2 (16→32·F) fold act maxpool2;
@@ -141,17 +159,17 @@ def mnist_cnn(spec: ModelSpec, info: DatasetInfo, options: ArchOptions) -> nn.Mo
                         "use 0 with mnist_cnn")
     layers = LayerFactory(spec, options)
     features = [
-        *layers.modified_conv(info.channels, 16, 5, padding=2), nn.MaxPool2d(2),
+        *layers.modified_conv(shape.channels, 16, 5, padding=2), nn.MaxPool2d(2),
         *layers.modified_conv(16, 32, 5, padding=2), nn.MaxPool2d(2),
     ]
-    return _assemble(info, options, features, layers.classifier(32 * (info.height // 4) * (info.width // 4),
-                                                                info.num_classes))
+    return _assemble(shape, options, features, layers.classifier(32 * (shape.height // 4) * (shape.width // 4),
+                                                                shape.num_classes))
 
 
-def _vgg(cfg_name: str) -> Callable[[ModelSpec, DatasetInfo, ArchOptions], nn.Module]:
+def _vgg(cfg_name: str) -> Callable[[ModelSpec, InputShape, ArchOptions], nn.Module]:
     cfg = VGG_CONFIGS[cfg_name]
 
-    def build(spec: ModelSpec, info: DatasetInfo, options: ArchOptions) -> nn.Module:
+    def build(spec: ModelSpec, shape: InputShape, options: ArchOptions) -> nn.Module:
         """VGG (kuangliu/pytorch-cifar cfg, SPEC §3): 3×3 convs pad 1, 'M' = max-pool 2, linear → classes·F.
 
         Convs at cfg index >= ``modification_start_layer`` are modified, earlier ones plain.
@@ -161,13 +179,13 @@ def _vgg(cfg_name: str) -> Callable[[ModelSpec, DatasetInfo, ArchOptions], nn.Mo
             raise UserError(f"modification_start_layer = {start} is past {cfg_name}'s {len(cfg)} cfg entries; "
                             f"valid: 0..{len(cfg)}")
         pools = cfg.count("M")
-        height, width = info.height >> pools, info.width >> pools
+        height, width = shape.height >> pools, shape.width >> pools
         if height == 0 or width == 0:
             raise UserError(f"{cfg_name} needs inputs of at least {2 ** pools}×{2 ** pools}, "
-                            f"got {info.height}×{info.width}")
+                            f"got {shape.height}×{shape.width}")
         layers = LayerFactory(spec, options)
         features: list[nn.Module] = []
-        in_channels = info.channels
+        in_channels = shape.channels
         for index, entry in enumerate(cfg):
             if entry == "M":
                 features.append(nn.MaxPool2d(2))
@@ -175,32 +193,32 @@ def _vgg(cfg_name: str) -> Callable[[ModelSpec, DatasetInfo, ArchOptions], nn.Mo
             make = layers.modified_conv if index >= start else layers.plain_conv
             features += make(in_channels, int(entry), 3, padding=1)
             in_channels = int(entry)
-        return _assemble(info, options, features, layers.classifier(in_channels * height * width, info.num_classes))
+        return _assemble(shape, options, features, layers.classifier(in_channels * height * width, shape.num_classes))
 
     build.__name__ = cfg_name
     return build
 
 
-ARCHITECTURES: dict[str, Callable[[ModelSpec, DatasetInfo, ArchOptions], nn.Module]] = {
+ARCHITECTURES: dict[str, Callable[[ModelSpec, InputShape, ArchOptions], nn.Module]] = {
     "mnist_cnn": mnist_cnn,
     **{name: _vgg(name) for name in VGG_CONFIGS},
 }
 
 
-def resolve_arch(info: DatasetInfo, options: ArchOptions) -> str:
+def resolve_arch(shape: InputShape, options: ArchOptions) -> str:
     """``options.arch``, with ``auto`` resolved by input size (28×28: mnist_cnn, 32×32: vgg16)."""
     if options.arch != "auto":
         return options.arch
-    size = (info.height, info.width)
+    size = (shape.height, shape.width)
     if size not in AUTO_ARCH_BY_SIZE:
-        raise UserError(f"arch 'auto' has no default for {info.height}×{info.width} inputs; "
+        raise UserError(f"arch 'auto' has no default for {shape.height}×{shape.width} inputs; "
                         f"set arch to one of {', '.join(ARCHITECTURES)}")
     return AUTO_ARCH_BY_SIZE[size]
 
 
-def build_model(spec: ModelSpec, info: DatasetInfo, options: ArchOptions) -> nn.Module:
-    """Build the model named by ``spec`` for dataset ``info``: pixels in [0, 1] → scores ``[N, classes]``."""
-    return ARCHITECTURES[resolve_arch(info, options)](spec, info, options)
+def build_model(spec: ModelSpec, shape: InputShape, options: ArchOptions) -> nn.Module:
+    """Build the model named by ``spec`` for dataset ``shape``: pixels in [0, 1] → scores ``[N, classes]``."""
+    return ARCHITECTURES[resolve_arch(shape, options)](spec, shape, options)
 
 
 def max_fit_parameters(model: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

@@ -1,10 +1,10 @@
-# Input functions and names shared by the rules; config interpretation lives in newlogic.workflow_config.
+# Input functions and names shared by the rules; config interpretation lives in newlogic.study.
 import json
 import re
 
-from newlogic import paths
+from newlogic.store import paths
 from newlogic.spec import canonical_name
-from newlogic.workflow_config import ablations
+from newlogic.study import ablations
 
 RESULTS = "results"
 DATASET = config["dataset"]

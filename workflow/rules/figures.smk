@@ -1,5 +1,5 @@
 # Figures (PNG for the report, PDF for papers) under results/figures/; captions in workflow/report/.
-from newlogic.paths import ACCURACY_FIGURE, DEPTH_FIGURE, MODEL_FIGURE_NAMES
+from newlogic.store.paths import ACCURACY_FIGURE, DEPTH_FIGURE, MODEL_FIGURE_NAMES
 
 
 def report_png(path, name, **labels):

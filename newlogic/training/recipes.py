@@ -1,6 +1,6 @@
 """Per-dataset training recipes (SPEC §2–§3): the defaults a config's overrides apply on top of.
 
-``training`` keys are ``newlogic.train.TrainConfig`` fields, ``architecture`` keys are
+``training`` keys are ``newlogic.training.options.TrainOptions`` fields, ``architecture`` keys are
 ``newlogic.nn.models.ArchOptions`` fields; ``run_training`` merges a config's overrides over
 these and validates the result.
 
@@ -24,7 +24,7 @@ from newlogic.errors import UserError
 
 @dataclass(frozen=True)
 class Recipe:
-    """Default ``training`` (TrainConfig) and ``architecture`` (ArchOptions) values of a dataset."""
+    """Default ``training`` (TrainOptions) and ``architecture`` (ArchOptions) values of a dataset."""
 
     training: dict[str, Any] = field(default_factory=dict)
     architecture: dict[str, Any] = field(default_factory=dict)

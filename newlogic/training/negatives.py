@@ -1,6 +1,6 @@
 """Negative examples for open-world training of ``sigmoid_out`` models (SPEC §2), by name.
 
-From epoch ``TrainConfig.negatives_start_epoch`` (journal: 1) each batch of ``B`` images also
+From epoch ``TrainOptions.negatives_start_epoch`` (journal: 1) each batch of ``B`` images also
 yields ``count = round(negatives_ratio·B)`` negatives. Their targets are all zeros, they go
 through the same loss, and their mean loss is added to the batch's. A sampler returns the
 negatives and a 0/1 weight per negative (0 = drop it), so the shapes never depend on the

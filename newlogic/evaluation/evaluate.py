@@ -22,15 +22,15 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from newlogic.atomic import atomic_write, atomic_write_json
 from newlogic.attacks import AttackContext, ResolvedAttack, Surrogate, resolve_setting
 from newlogic.data import load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
-from newlogic.model_dir import WEIGHTS_FILE, TrainedModel, load_trained_model
-from newlogic.outputs import OUTPUTS
-from newlogic.provenance import collect_provenance
-from newlogic.stats import sample_std, wilson_interval
+from newlogic.nn.outputs import OUTPUTS
+from newlogic.report.stats import sample_std, wilson_interval
+from newlogic.store.atomic import atomic_write, atomic_write_json
+from newlogic.store.model_dir import WEIGHTS_FILE, TrainedModel, load_trained_model
+from newlogic.store.provenance import collect_provenance
 
 SCHEMA_VERSION = 1
 BOUND_TOLERANCE = 1e-6

@@ -4,7 +4,7 @@ Rows are the ablation's models in config order (their labels), columns the clean
 then each attack setting. A cell is the mean accuracy (%) over the training seeds, with
 ± std when there are several. ``*`` marks a cell whose per-batch accuracies differ from the
 row above by Welch's t-test at p < 0.05; ``⊂`` a result computed on a subset of the test
-set; gradient-masking markers come from each run's ``checks.json`` (``newlogic.checks.CHECKS``,
+set; gradient-masking markers come from each run's ``checks.json`` (``newlogic.report.checks.CHECKS``,
 legend under the table). A missing result is shown as ``—`` and listed on stderr, never dropped.
 """
 
@@ -18,12 +18,12 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
-from newlogic import paths
-from newlogic.atomic import atomic_write_text
-from newlogic.checks import CHECKS
-from newlogic.model_dir import METRICS_FILE
-from newlogic.stats import sample_std
-from newlogic.workflow_config import Ablation, get_ablation, load_config
+from newlogic.report.checks import CHECKS
+from newlogic.report.stats import sample_std
+from newlogic.store import paths
+from newlogic.store.atomic import atomic_write_text
+from newlogic.store.model_dir import METRICS_FILE
+from newlogic.study import Ablation, get_ablation, load_config
 
 CLEAN = "clean"
 # noise.json input set → column (SPEC §6 / issue 5: rejected fraction of noise images, higher is better)

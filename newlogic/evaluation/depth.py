@@ -34,10 +34,10 @@ from typing import Any
 
 import torch
 
-from newlogic.atomic import atomic_write_json
 from newlogic.errors import UserError
 from newlogic.nn.activations import ReLog
-from newlogic.provenance import collect_provenance
+from newlogic.store.atomic import atomic_write_json
+from newlogic.store.provenance import collect_provenance
 
 SCHEMA_VERSION = 1
 BATCH = 256

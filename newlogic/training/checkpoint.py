@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from newlogic.atomic import atomic_torch_save
 from newlogic.errors import UserError
+from newlogic.store.atomic import atomic_torch_save
 
 CHECKPOINT_FORMAT = "newlogic-checkpoint"
 CHECKPOINT_VERSION = 1

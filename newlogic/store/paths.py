@@ -18,7 +18,7 @@ MODEL_FIGURE_NAMES = ("conv1_weights", "top_patches", "interpolation", "confiden
 ACCURACY_FIGURE = "accuracy_vs_eps"
 DEPTH_FIGURE = "depth_propagation"
 TABLE_FORMATS = ("csv", "md", "tex")
-# files of a model directory that the workflow tracks (newlogic.model_dir documents the rest)
+# files of a model directory that the workflow tracks (newlogic.store.model_dir documents the rest)
 METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.pt"
 

@@ -5,18 +5,18 @@ Three input sets go through one trained model:
 - ``clean``: the whole test split (for reference);
 - ``uniform_noise``: ``n_samples`` images with every pixel i.i.d. ``U(0, 1)``;
 - ``scrambled``: ``n_samples`` test images (the first of a seeded shuffle) with their pixels
-  permuted as the ``scrambling`` negatives do (``newlogic.negatives.permute_pixels``: one random
+  permuted as the ``scrambling`` negatives do (``newlogic.training.negatives.permute_pixels``: one random
   order of the pixel positions, channels kept), one order per group of ``SCRAMBLE_GROUP`` images.
 
 An input is *rejected* when (``REJECTION``, by ``ModelSpec.output``):
 
 - ``sigmoid`` (``sigmoid_out``): every output ``σ(s_c) < 0.5``, i.e. every score ``s_c < 0``
-  (``newlogic.outputs.rejected``);
+  (``newlogic.nn.outputs.rejected``);
 - ``softmax``: ``max_c softmax(s)_c ≤ 0.5``, i.e. not classified with confidence > 0.5. [project]
   A softmax model cannot abstain; this threshold makes its rate comparable.
 
 Each set's rejection rate is ``#rejected / #inputs``; the mean max-probability
-(``max_c p_c``, ``newlogic.outputs.probabilities``) is reported beside it.
+(``max_c p_c``, ``newlogic.nn.outputs.probabilities``) is reported beside it.
 """
 
 from collections.abc import Callable
@@ -26,15 +26,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from newlogic.atomic import atomic_write_json
 from newlogic.data import load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
-from newlogic.model_dir import load_trained_model
-from newlogic.negatives import permute_pixels
-from newlogic.outputs import probabilities, rejected
-from newlogic.provenance import collect_provenance
+from newlogic.nn.outputs import probabilities, rejected
 from newlogic.spec import ModelSpec
+from newlogic.store.atomic import atomic_write_json
+from newlogic.store.model_dir import load_trained_model
+from newlogic.store.provenance import collect_provenance
+from newlogic.training.negatives import permute_pixels
 
 SCHEMA_VERSION = 1
 CONFIDENCE_THRESHOLD = 0.5

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from newlogic.atomic import atomic_write_json
 from newlogic.attacks.base import WHITE_BOX_KINDS
 from newlogic.errors import UserError
-from newlogic.provenance import collect_provenance
+from newlogic.store.atomic import atomic_write_json
+from newlogic.store.provenance import collect_provenance
 
 SCHEMA_VERSION = 1
 ACCURACY_TOLERANCE = 0.01  # one point: smaller differences are not flagged [project]

@@ -8,12 +8,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from newlogic.config import from_dict
 from newlogic.data import dataset_info
 from newlogic.errors import UserError
 from newlogic.nn.models import ArchOptions, build_model
-from newlogic.paths import METRICS_FILE, WEIGHTS_FILE
+from newlogic.options import from_dict
 from newlogic.spec import ModelSpec, parse_model_name
+from newlogic.store.paths import METRICS_FILE, WEIGHTS_FILE
 
 SCHEMA_VERSION = 1
 CONFIG_FILE = "config.json"

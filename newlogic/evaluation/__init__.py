@@ -1,0 +1,1 @@
+"""Evaluation of trained models: attacks run on a model, noise rejection, depth propagation."""

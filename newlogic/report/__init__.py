@@ -1,0 +1,1 @@
+"""Reading results: masking checks, statistics, tables (no torch)."""

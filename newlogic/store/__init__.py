@@ -1,0 +1,1 @@
+"""Files between stages: atomic writes, output paths, provenance, the model directory."""

@@ -1,0 +1,1 @@
+"""Training: options, the loop, checkpoints, recipes, losses, negatives, augmentation."""

@@ -1,0 +1,163 @@
+"""A training run into its model directory: resume, per-epoch log and checkpoint, the finished files.
+
+Resumable: a checkpoint after every epoch; on SIGTERM/SIGUSR1 (what Slurm sends before
+the time limit) a checkpoint of the exact position inside the epoch, then
+``TrainingInterrupted`` (the CLI exits with ``RESUMABLE_EXIT_CODE``). Running again with the
+same options resumes and ends with the same weights, bit for bit on the CPU, as a run that
+was never interrupted.
+"""
+
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from newlogic.errors import UserError
+from newlogic.store.atomic import atomic_torch_save, atomic_write_json, atomic_write_text
+from newlogic.store.model_dir import CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE, METRICS_FILE, SCHEMA_VERSION, WEIGHTS_FILE
+from newlogic.store.provenance import collect_provenance
+from newlogic.training.checkpoint import (
+    StopRequest,
+    load_checkpoint,
+    remove_stale_temporaries,
+    restore_rng,
+    save_checkpoint,
+    stop_on_signals,
+)
+from newlogic.training.loop import Progress, Run, epoch_metrics, prepare_run, train_epoch
+
+RESUMABLE_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): stopped on a signal, checkpoint saved; run again to resume
+RAMP_TOLERANCE = 1e-4  # a float32 ramp summed in steps of 1/n can end a few ulps below 1
+RAMP_FLAGS = {"relog_strength": "relog_ramp_unfinished", "curvature": "curvature_ramp_unfinished"}
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on a signal after saving a checkpoint; the same command resumes it."""
+
+
+def _save(run: Run, progress: Progress, out_dir: Path) -> None:
+    save_checkpoint(
+        out_dir / CHECKPOINT_FILE, run.fingerprint, run.device, run.random,
+        model=run.model.state_dict(), optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
+        epoch=progress.epoch, batch=progress.batch, permutation=progress.permutation,
+        sums=progress.sums, seconds=progress.seconds, history=progress.history,
+    )
+
+
+def _resume(run: Run, out_dir: Path) -> Progress:
+    """The progress of an earlier, interrupted run of the same config, or a fresh start."""
+    path = out_dir / CHECKPOINT_FILE
+    if not path.is_file():
+        return Progress()
+    state = load_checkpoint(path, run.fingerprint, run.device)
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    restore_rng(state["rng"], run.random)
+    permutation = state["permutation"]
+    return Progress(
+        epoch=state["epoch"], batch=state["batch"],
+        permutation=None if permutation is None else permutation.to(run.device),
+        sums={key: value.to(run.device) for key, value in state["sums"].items()},
+        seconds=state["seconds"], history=state["history"],
+    )
+
+
+def log_line(metrics: dict[str, Any]) -> str:
+    """The journal's per-epoch line, then ramp values and the clipped fraction when present."""
+    line = (
+        f"Epoch: {metrics['epoch']} Train: Loss: {metrics['train_loss']:.4f}"
+        f" | Acc: {100 * metrics['train_accuracy']:.2f}%"
+        f" Test eval: Loss: {metrics['test_loss']:.4f} | Acc: {100 * metrics['test_accuracy']:.2f}%"
+    )
+    extras = {"ReLog s": metrics.get("relog_strength"), "Curvature": metrics.get("curvature")}
+    line += "".join(f" {label}: {value:.4f}" for label, value in extras.items() if value is not None)
+    if "clipped_fraction" in metrics:
+        line += f" Clipped: {100 * metrics['clipped_fraction']:.1f}%"
+    return line
+
+
+def _finished(out_dir: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The metrics of a finished run of this config in ``out_dir``; UserError if another config finished there."""
+    path = out_dir / METRICS_FILE
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text())
+    if metrics.get("provenance", {}).get("config_hash") != fingerprint:
+        raise UserError(
+            f"{out_dir} already holds a finished training with a different config; "
+            "use another --out, or delete the directory to train again"
+        )
+    if not (out_dir / WEIGHTS_FILE).is_file():
+        raise UserError(f"{out_dir} has {METRICS_FILE} but no {WEIGHTS_FILE}; delete the directory to train again")
+    return metrics
+
+
+def _flags(final: dict[str, Any]) -> list[str]:
+    """``relog_ramp_unfinished`` / ``curvature_ramp_unfinished`` when a ramp ended below 1."""
+    return [flag for key, flag in RAMP_FLAGS.items() if final.get(key) is not None and final[key] < 1 - RAMP_TOLERANCE]
+
+
+def run_training(
+    model_name: str, dataset: str, out_dir: Path, *, data_dir: Path, seed: int, device: str,
+    training: dict[str, Any], architecture: dict[str, Any],
+) -> dict[str, Any]:
+    """Train ``model_name`` on ``dataset`` into the model directory ``out_dir``; return its metrics.
+
+    ``training`` / ``architecture`` override the dataset's recipe (unknown keys: UserError).
+    A finished directory of the same config is left as it is; a checkpoint of the same config
+    is resumed; a checkpoint or finished run of another config is a UserError. Raises
+    ``TrainingInterrupted`` after saving a checkpoint when SIGTERM or SIGUSR1 arrives.
+    """
+    out_dir = Path(out_dir)
+    with stop_on_signals() as stop:
+        run = prepare_run(model_name, dataset, data_dir=data_dir, seed=seed, device=device,
+                          training=training, architecture=architecture)
+        done = _finished(out_dir, run.fingerprint)
+        if done is not None:
+            print(f"newlogic train: {out_dir} is already trained with this config; nothing to do", file=sys.stderr)
+            return done
+        out_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out_dir, (CHECKPOINT_FILE, LOG_FILE, CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE))
+        progress = _resume(run, out_dir)
+        atomic_write_json(out_dir / CONFIG_FILE, {**run.record, "provenance": collect_provenance(run.record)})
+        _train_epochs(run, progress, out_dir, stop)
+        return _finish(run, progress, out_dir)
+
+
+def _train_epochs(run: Run, progress: Progress, out_dir: Path, stop: StopRequest) -> None:
+    total = run.config.epochs * run.steps_per_epoch
+    done = progress.epoch * run.steps_per_epoch + progress.batch
+    with tqdm(total=total, initial=done, unit="batch", disable=not sys.stderr.isatty(), file=sys.stderr) as bar:
+        while progress.epoch < run.config.epochs:
+            bar.set_description(f"epoch {progress.epoch}")
+            finished = train_epoch(run, progress, stop, bar)
+            if finished:
+                progress.history.append(epoch_metrics(run, progress))
+                line = log_line(progress.history[-1])
+                atomic_write_text(out_dir / LOG_FILE, "".join(log_line(m) + "\n" for m in progress.history))
+                bar.write(line, file=sys.stdout)
+                run.scheduler.step()
+                progress.epoch, progress.batch, progress.permutation = progress.epoch + 1, 0, None
+            _save(run, progress, out_dir)
+            if stop.signal_name is not None:
+                raise TrainingInterrupted(
+                    f"stopped by {stop.signal_name} at epoch {progress.epoch}, batch {progress.batch}; checkpoint "
+                    f"saved in {out_dir / CHECKPOINT_FILE}: run the same command again to resume"
+                )
+
+
+def _finish(run: Run, progress: Progress, out_dir: Path) -> dict[str, Any]:
+    """Write ``model.pt``, then ``metrics.json`` (last: its presence means finished), drop the checkpoint."""
+    atomic_torch_save(run.model.state_dict(), out_dir / WEIGHTS_FILE)
+    final = progress.history[-1]
+    metrics = {
+        "schema_version": SCHEMA_VERSION, "epochs": progress.history, "final": final, "flags": _flags(final),
+        "training_seconds": sum(m["seconds"] for m in progress.history), "provenance": collect_provenance(run.record),
+    }
+    atomic_write_json(out_dir / METRICS_FILE, metrics)
+    (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    return metrics
