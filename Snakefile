@@ -2,6 +2,8 @@
 # `newlogic` package; rules only wire files (see docs/architecture.md and README.md).
 from snakemake.utils import min_version, validate
 
+from newlogic.study import seeds_from_command_line
+
 min_version("9.0")
 
 
@@ -11,7 +13,7 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-
+seeds_from_command_line(config)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -25,6 +27,6 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_outputs(),
-    default_target: True

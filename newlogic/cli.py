@@ -1,18 +1,36 @@
-"""The ``newlogic`` command: argument parsing only; the work is done by library functions."""
+"""newlogic: train logic-inspired networks and ReLU baselines, attack them, and report their robustness.
+
+Each command runs one stage of the study (train, attack or evaluate, checks, aggregate,
+figures); the Snakemake workflow chains them (README.md). `newlogic list attacks|presets|
+datasets|tokens` shows every name the commands accept, with its parameters and defaults;
+`newlogic COMMAND --help` shows a command's options, their defaults and an example.
+"""
+# PYTHON_ARGCOMPLETE_OK
 
 import argparse
+import errno
 import json
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, NoReturn
 
 import yaml
 
+from newlogic.cli_help import VersionAction, autocomplete, explain
 from newlogic.device import DEVICE_CHOICES
 from newlogic.errors import UserError
+from newlogic.listing import LISTINGS, listing
+from newlogic.options import AT_LEAST_ONE, NON_NEGATIVE, coerce
+from newlogic.store.atomic import FULL_DISK
 
 USER_ERROR_EXIT = 2
+UNBOUNDED = "unbounded"  # --eps unbounded: newlogic.attacks.base.UNBOUNDED (not imported: it needs torch)
+EARLY_STOP_SIGNALS = ("SIGTERM", "SIGUSR1")  # newlogic.training.checkpoint.STOP_SIGNALS, caught before its import
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -25,6 +43,26 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _checked(hint: Any) -> Callable[[str], Any]:
+    """An argparse type: the text as ``hint`` (``newlogic.options.coerce``: finite, in its ``Range``)."""
+    def parse(text: str) -> Any:
+        try:
+            return coerce(text, hint, "the value")
+        except UserError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+SEED = _checked(Annotated[int, NON_NEGATIVE])
+COUNT = _checked(Annotated[int, AT_LEAST_ONE])
+
+
+def _eps(text: str) -> float | str:
+    """``--eps``: a finite number (its range is the attack's) or ``unbounded``."""
+    return text if text == UNBOUNDED else _checked(float)(text)
+
+
 def _key_value(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -34,11 +72,50 @@ def _key_value(text: str) -> tuple[str, Any]:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}, cuda:<i>")
-    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where datasets live (default: data)")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where datasets live")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the bad argument, exit code 2 (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USER_ERROR_EXIT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class EarlySignals:
+    """Records SIGTERM/SIGUSR1 from the start of ``newlogic train``, before torch is imported.
+
+    Training's own handler (``stop_on_signals``) takes the recorded signal over, so a stop during
+    the first seconds still ends with a checkpoint and exit 75, never 143.
+    """
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        self.signal_name = signal.Signals(signum).name
+
+    @contextmanager
+    def installed(self) -> Iterator["EarlySignals"]:
+        """Handle the stop signals while inside (main thread only), then restore the old handlers."""
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            previous = {number: signal.signal(number, self) for number in
+                        (getattr(signal, name) for name in EARLY_STOP_SIGNALS if hasattr(signal, name))}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    """Train; on SIGTERM/SIGUSR1 the checkpoint is saved and the exit code is ``RESUMABLE_EXIT_CODE`` (75)."""
+    """Train; on SIGTERM/SIGUSR1 or at the job's deadline: checkpoint saved, exit ``RESUMABLE_EXIT_CODE`` (75)."""
+    with EarlySignals().installed():
+        _train(args)
+
+
+def _train(args: argparse.Namespace) -> None:
     from newlogic.training.run import RESUMABLE_EXIT_CODE, TrainingInterrupted, run_training
 
     training = dict(args.training)
@@ -48,7 +125,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         run_training(
             args.model, args.dataset, args.out,
             data_dir=args.data_dir, seed=args.seed, device=args.device,
-            training=training, architecture=args.architecture,
+            training=training, architecture=args.architecture, margin=args.stop_margin,
         )
     except TrainingInterrupted as interrupted:
         print(f"newlogic train: {interrupted}", file=sys.stderr)
@@ -57,29 +134,46 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 def _cmd_attack(args: argparse.Namespace) -> None:
     from newlogic.evaluation.evaluate import run_attack_setting
+    from newlogic.evaluation.settings import attack_request
 
-    setting = {"attack": args.attack, **args.setting, **dict(args.param)}
-    if args.eps is not None:
-        setting["eps"] = args.eps
-    if args.preset is not None:
-        setting["preset"] = args.preset
+    flags = {"attack": args.attack, "eps": args.eps, "preset": args.preset}
+    setting = {**args.setting, **dict(args.param), **{key: value for key, value in flags.items() if value is not None}}
+    request = attack_request(args.out.stem, setting)
     run_attack_setting(
-        args.model_dir, setting, args.out,
-        data_dir=args.data_dir, device=args.device, limit=args.limit,
-        batch_size=args.batch_size, seed=args.seed, surrogate_dir=args.surrogate_dir,
+        args.model_dir, request.attack, args.out,
+        data_dir=args.data_dir, device=args.device, limit=request.limit if args.limit is None else args.limit,
+        batch_size=request.batch_size if args.batch_size is None else args.batch_size, seed=args.seed,
+        surrogate_dir=args.surrogate_dir,
     )
 
 
-def _cmd_checks(args: argparse.Namespace) -> None:
-    from newlogic.report.checks import write_checks
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from newlogic.evaluation.runner import evaluate_model
 
-    write_checks(args.results, args.out)
+    evaluate_model(args.model_dir, args.settings, out_dir=args.out_dir, seed=args.seed, data_dir=args.data_dir,
+                   device=args.device, noise_out=args.noise_out, checks_out=args.checks_out,
+                   surrogate_dirs=args.surrogates, noise_samples=args.n_samples)
+
+
+def _cmd_checks(args: argparse.Namespace) -> None:
+    from newlogic.report.checks import CHECKS_FILE, result_paths, write_checks
+
+    folders = [path for path in args.results if path.is_dir()]
+    if args.out is None and len(folders) != 1:
+        raise UserError("--out is needed unless --results is one model's result folder")
+    report = write_checks(result_paths(args.results), args.out or folders[0] / CHECKS_FILE)
+    print(f"{report['model']}: {report['verdict']}")
+    for line in report["evidence"]:
+        print(f"  {line}")
 
 
 def _cmd_aggregate(args: argparse.Namespace) -> None:
+    """The ablation's tables, then its summary (``{ablation}.summary.json``) beside them."""
+    from newlogic.report.summary import write_summary
     from newlogic.report.tables import aggregate
 
     aggregate(args.config, args.ablation, results_dir=args.results_dir, out_dir=args.out_dir)
+    write_summary(args.config, args.ablation, results_dir=args.results_dir, out_dir=args.out_dir)
 
 
 def _cmd_noise(args: argparse.Namespace) -> None:
@@ -100,13 +194,13 @@ def _cmd_figures_model(args: argparse.Namespace) -> None:
 
 
 def _cmd_figures_ablation(args: argparse.Namespace) -> None:
-    from newlogic.figures.registry import make_ablation_figures
+    from newlogic.figures.ablation import make_ablation_figures
 
-    make_ablation_figures(args.results, args.out_dir, labels=args.labels, title=args.title)
+    make_ablation_figures(args.results, args.out_dir, labels=args.labels, title=args.title, metrics=args.metrics)
 
 
 def _cmd_figures_depth(args: argparse.Namespace) -> None:
-    from newlogic.figures.registry import make_depth_figure
+    from newlogic.figures.ablation import make_depth_figure
 
     make_depth_figure(args.depth_json, args.out_dir)
 
@@ -117,6 +211,10 @@ def _cmd_download(args: argparse.Namespace) -> None:
     print(download_dataset(args.dataset, args.data_dir))
 
 
+def _cmd_list(args: argparse.Namespace) -> None:
+    print("\n".join(listing(args.what)))
+
+
 def _cmd_inspect_depth(args: argparse.Namespace) -> None:
     from newlogic.evaluation.depth import run_depth_experiment
 
@@ -125,52 +223,76 @@ def _cmd_inspect_depth(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="newlogic", description=__doc__)
+    parser = OneLineParser(prog="newlogic", description=__doc__)
+    parser.add_argument("--version", action=VersionAction, help="print the package version and git commit, exit")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train one model into a model directory (resumes by itself)")
-    train.add_argument("--dataset", required=True, help="digits, mnist or cifar10")
+    train.add_argument("--dataset", required=True, help="digits, mnist5k, mnist or cifar10")
     train.add_argument("--model", required=True, help="model name, e.g. relog-maxout_4 (SPEC §1 grammar)")
     train.add_argument("--out", type=Path, required=True, help="model directory to write")
-    train.add_argument("--epochs", type=int, help="overrides training.epochs")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=COUNT, help="overrides training.epochs")
+    train.add_argument("--seed", type=SEED, default=0, help="seed of the initialisation, data order and augmentation")
     train.add_argument("--training", type=_json_object, default={}, help="TrainOptions overrides as JSON")
     train.add_argument("--architecture", type=_json_object, default={}, help="ArchOptions overrides as JSON")
+    train.add_argument(
+        "--stop-margin", type=float, metavar="SECONDS",
+        help="in a Slurm job, checkpoint and exit 75 this long before its time limit "
+        "(default: $NEWLOGIC_STOP_MARGIN, else 300)",
+    )
     _common(train)
     train.set_defaults(run=_cmd_train)
 
     attack = commands.add_parser("attack", help="run one attack setting on one trained model")
-    attack.add_argument("--model-dir", type=Path, required=True)
-    attack.add_argument("--attack", required=True, help="attack name, e.g. fgsm, bim, cw_l2")
+    attack.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
+    attack.add_argument("--attack", help="attack name, e.g. fgsm, bim, cw_l2 (default: the setting's)")
     attack.add_argument("--out", type=Path, required=True, help="result JSON to write (.npz beside it)")
-    attack.add_argument("--eps", type=float, help="perturbation bound")
+    attack.add_argument("--eps", type=_eps, help="perturbation bound: a number, or unbounded (L∞ ε 1)")
     attack.add_argument("--preset", help="paper or strong")
     attack.add_argument("--param", type=_key_value, action="append", default=[], help="KEY=VALUE attack parameter")
-    attack.add_argument("--setting", type=_json_object, default={}, help="attack parameters as JSON")
-    attack.add_argument("--limit", type=int, help="attack only the first N test samples")
-    attack.add_argument("--batch-size", type=int, help="images per batch (default: the preset's)")
-    attack.add_argument("--seed", type=int, default=0, help="seed for the test-set order and random starts")
+    attack.add_argument("--setting", type=_json_object, default={},
+                        help="a config's attack setting as JSON (attack, parameters, limit, batch_size)")
+    attack.add_argument("--limit", type=COUNT, help="attack only the first N test samples")
+    attack.add_argument("--batch-size", type=COUNT, help="images per batch (default: the preset's)")
+    attack.add_argument("--seed", type=SEED, default=0, help="seed for the test-set order and random starts")
     attack.add_argument("--surrogate-dir", type=Path, help="model directory of the surrogate (transfer)")
     _common(attack)
     attack.set_defaults(run=_cmd_attack)
 
+    evaluate = commands.add_parser("evaluate", help="all attack settings, noise rejection and checks of one "
+                                   "trained model, in one process (finished results are kept)")
+    evaluate.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
+    evaluate.add_argument("--settings", type=_json_object, required=True,
+                          help="the config's attack settings to run, as JSON {name: setting}")
+    evaluate.add_argument("--out-dir", type=Path, required=True, help="folder of the results ({setting}.json, .npz)")
+    evaluate.add_argument("--noise-out", type=Path, help="noise.json to write (default: no noise rejection)")
+    evaluate.add_argument("--checks-out", type=Path, help="checks.json to write (default: no checks)")
+    evaluate.add_argument("--surrogates", type=_json_object, default={},
+                          help="model directory of each surrogate a transfer setting names, as JSON {model: dir}")
+    evaluate.add_argument("--seed", type=SEED, default=0, help="the model's seed: test-set order and random starts")
+    evaluate.add_argument("--n-samples", type=COUNT, default=1000, help="noise and scrambled images each")
+    _common(evaluate)
+    evaluate.set_defaults(run=_cmd_evaluate)
+
     checks = commands.add_parser("checks", help="gradient-masking checks over one model's attack results")
-    checks.add_argument("--results", type=Path, nargs="+", required=True, help="result JSONs of one model")
-    checks.add_argument("--out", type=Path, required=True, help="checks.json to write")
+    checks.add_argument("--results", type=Path, nargs="+", required=True,
+                        help="result JSONs of one model, or its result folder (every *.json but checks.json)")
+    checks.add_argument("--out", type=Path, help="checks.json to write (default: in the result folder)")
     checks.set_defaults(run=_cmd_checks)
 
-    aggregate = commands.add_parser("aggregate", help="tabulate an ablation's results (CSV, Markdown, LaTeX)")
+    aggregate = commands.add_parser("aggregate", help="tabulate an ablation's results (CSV, Markdown, LaTeX) "
+                                    "and summarise them (JSON)")
     aggregate.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
     aggregate.add_argument("--ablation", required=True, help="ablation name in the config")
-    aggregate.add_argument("--results-dir", type=Path, default=Path("results"))
-    aggregate.add_argument("--out-dir", type=Path, default=Path("results/tables"))
+    aggregate.add_argument("--results-dir", type=Path, default=Path("results"), help="the results folder to read")
+    aggregate.add_argument("--out-dir", type=Path, default=Path("results/tables"), help="where the tables go")
     aggregate.set_defaults(run=_cmd_aggregate)
 
     noise = commands.add_parser("noise", help="rejection of uniform-noise and scrambled images by one model")
-    noise.add_argument("--model-dir", type=Path, required=True)
+    noise.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
     noise.add_argument("--out", type=Path, required=True, help="noise.json to write")
-    noise.add_argument("--n-samples", type=int, default=1000, help="noise and scrambled images each")
-    noise.add_argument("--seed", type=int, default=0)
+    noise.add_argument("--n-samples", type=COUNT, default=1000, help="noise and scrambled images each")
+    noise.add_argument("--seed", type=SEED, default=0, help="seed of the noise and scrambled images")
     _common(noise)
     noise.set_defaults(run=_cmd_noise)
 
@@ -178,49 +300,67 @@ def build_parser() -> argparse.ArgumentParser:
     figure_kinds = figures.add_subparsers(dest="figure_kind", required=True)
     model_figures = figure_kinds.add_parser("model", help="conv1 weights, top patches, interpolation, "
                                             "confidence histograms, adversarial gallery of one model")
-    model_figures.add_argument("--model-dir", type=Path, required=True)
-    model_figures.add_argument("--out-dir", type=Path, required=True)
+    model_figures.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
+    model_figures.add_argument("--out-dir", type=Path, required=True, help="folder for the PNG and PDF files")
     model_figures.add_argument("--results", type=Path, nargs="*", default=[], help="the model's result JSONs")
     model_figures.add_argument("--options", type=_json_object, default={}, help="FigureOptions overrides as JSON")
-    model_figures.add_argument("--seed", type=int, default=0)
+    model_figures.add_argument("--seed", type=SEED, default=0, help="seed of the sampled images and attacks")
     _common(model_figures)
     model_figures.set_defaults(run=_cmd_figures_model)
-    ablation_figures = figure_kinds.add_parser("ablation", help="accuracy versus ε per attack and model")
-    ablation_figures.add_argument("--results", type=Path, nargs="+", required=True)
-    ablation_figures.add_argument("--out-dir", type=Path, required=True)
+    ablation_figures = figure_kinds.add_parser("ablation", help="accuracy versus ε per attack and model, "
+                                               "training curves")
+    ablation_figures.add_argument("--results", type=Path, nargs="+", required=True, help="the ablation's result JSONs")
+    ablation_figures.add_argument("--out-dir", type=Path, required=True, help="folder for the PNG and PDF files")
     ablation_figures.add_argument("--labels", type=_json_object, default={}, help="model name → label, as JSON")
-    ablation_figures.add_argument("--title", default="")
+    ablation_figures.add_argument("--title", default="", help="appended to the figure title (the ablation name)")
+    ablation_figures.add_argument("--metrics", type=Path, nargs="*", default=[],
+                                  help="the runs' metrics.json: adds the training_curves figure")
     ablation_figures.set_defaults(run=_cmd_figures_ablation)
     depth_figure = figure_kinds.add_parser("depth", help="the depth-propagation plot from `inspect depth --out`")
-    depth_figure.add_argument("--depth-json", type=Path, required=True)
-    depth_figure.add_argument("--out-dir", type=Path, required=True)
+    depth_figure.add_argument("--depth-json", type=Path, required=True, help="the JSON of `inspect depth --out`")
+    depth_figure.add_argument("--out-dir", type=Path, required=True, help="folder for the PNG and PDF files")
     depth_figure.set_defaults(run=_cmd_figures_depth)
 
     download = commands.add_parser("download", help="fetch a dataset (needs internet: run on a login node)")
-    download.add_argument("--dataset", required=True)
-    download.add_argument("--data-dir", type=Path, default=Path("data"))
+    download.add_argument("--dataset", required=True, help="dataset name (newlogic list datasets)")
+    download.add_argument("--data-dir", type=Path, default=Path("data"), help="where datasets live")
     download.set_defaults(run=_cmd_download)
 
     inspect = commands.add_parser("inspect", help="analyses of the study (SPEC §6)")
     analyses = inspect.add_subparsers(dest="analysis", required=True)
     depth = analyses.add_parser("depth", help="activations through 100 Kaiming-initialised layers, ReLU vs ReLog")
-    depth.add_argument("--layers", type=int, default=100)
-    depth.add_argument("--width", type=int, default=256)
-    depth.add_argument("--seed", type=int, default=0)
+    depth.add_argument("--layers", type=COUNT, default=100, help="depth of the network")
+    depth.add_argument("--width", type=COUNT, default=256, help="units per layer")
+    depth.add_argument("--seed", type=SEED, default=0, help="seed of the weights and inputs")
     depth.add_argument("--out", type=Path, help="JSON file for the per-layer statistics")
     depth.set_defaults(run=_cmd_inspect_depth)
-    return parser
+
+    listing = commands.add_parser("list", help="registered attacks, presets, datasets or model-name tokens")
+    listing.add_argument("what", choices=LISTINGS, help="what to list")
+    listing.set_defaults(run=_cmd_list)
+    return explain(parser)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: a ``UserError`` becomes one line on stderr and exit code 2."""
-    args = build_parser().parse_args(argv)
+    """Entry point: a ``UserError``, a bad argument or a full disk becomes one line on stderr and exit code 2.
+
+    Every other exception is a bug and keeps its traceback.
+    """
+    parser = build_parser()
+    autocomplete(parser)
+    args = parser.parse_args(argv)
     warnings.simplefilter("default")
     warnings.formatwarning = lambda message, category, *_: f"warning: {message}\n"
     try:
         args.run(args)
     except UserError as error:
         print(f"newlogic {args.command}: error: {error}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    except OSError as error:
+        if error.errno not in FULL_DISK:
+            raise
+        print(f"newlogic {args.command}: error: {errno.errorcode[error.errno]} ({error.strerror}) writing "
+              f"{error.filename or 'an output'}; free space there, then run again", file=sys.stderr)
         return USER_ERROR_EXIT
     return 0
 

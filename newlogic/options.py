@@ -1,20 +1,90 @@
-"""Typed option sets from plain dicts (YAML/JSON), with clear errors for unknown keys."""
+"""Typed option sets from plain dicts (YAML/JSON): types, finite numbers and ranges checked at the edge.
+
+A field's range is declared once, as ``Annotated[float, Range(...)]`` (e.g. ``POSITIVE``); ``coerce``
+and ``check_ranges`` (which the option dataclasses call in ``__post_init__``) enforce it. A number
+is always finite: NaN and ±inf are refused wherever a ``float`` or ``int`` is meant.
+"""
 
 import dataclasses
+import math
 import types
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from newlogic.errors import UserError
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Range:
+    """A numeric range: ``low ≤ x ≤ high``, strict (``<``) at an end marked open; None = no bound on that side."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def describe(self) -> str:
+        """``> 0``, ``>= 1``, ``in (0, 1]``: how error messages state the range."""
+        if self.high is None and self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None and self.high is not None:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+    def check(self, value: Any, where: str) -> None:
+        """UserError ``{where} must be {range}, got {value}`` unless ``value`` is None or in range."""
+        if value is not None and not self.contains(value):
+            raise UserError(f"{where} must be {self.describe()}, got {value!r}")
+
+
+POSITIVE = Range(0, low_open=True)
+NON_NEGATIVE = Range(0)
+AT_LEAST_ONE = Range(1)
+FRACTION = Range(0, 1)
+
+
+def _split_annotated(hint: Any) -> tuple[Any, Range | None]:
+    """``Annotated[X, Range(...)]`` → (X, the range); any other hint → (hint, None)."""
+    if get_origin(hint) is Annotated:
+        base, *extras = get_args(hint)
+        return base, next((extra for extra in extras if isinstance(extra, Range)), None)
+    return hint, None
+
+
+def check_ranges(options: Any, where: str) -> None:
+    """Check every ``Annotated[..., Range]`` field of the dataclass ``options``; UserError naming the first bad one."""
+    for name, hint in get_type_hints(type(options), include_extras=True).items():
+        _base, bounds = _split_annotated(hint)
+        if bounds is not None:
+            bounds.check(getattr(options, name), f"{where}.{name}")
+
+
+def finite(value: float, where: str) -> float:
+    """``value`` when it is a finite number; NaN and ±inf are a UserError."""
+    if not math.isfinite(value):
+        raise UserError(f"{where} must be a finite number, got {value!r}")
+    return value
+
+
 def coerce(value: Any, hint: Any, where: str) -> Any:
-    """``value`` as type ``hint`` (a scalar type, ``X | None``, ``list``/``tuple[X, ...]``); else a UserError.
+    """``value`` as type ``hint`` (a scalar type, ``X | None``, ``list``/``tuple[X, ...]``, ``Annotated[X, Range]``).
 
     Integers pass as floats and integral floats as ints; numeric strings pass as numbers
-    (``1e-3`` may arrive as a string in YAML 1.1); a bool is never a number.
+    (``1e-3`` may arrive as a string in YAML 1.1); a bool is never a number; a number must be
+    finite (NaN, ±inf: UserError) and inside the hint's ``Range``.
     """
+    hint, bounds = _split_annotated(hint)
+    if bounds is not None:
+        converted = coerce(value, hint, where)
+        bounds.check(converted, where)
+        return converted
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         options = [arg for arg in get_args(hint) if arg is not type(None)]
@@ -33,6 +103,8 @@ def coerce(value: Any, hint: Any, where: str) -> Any:
             number = float(value)
         except (TypeError, ValueError):
             number = None
+        if number is not None:
+            finite(number, where)
         if number is not None and (hint is float or number.is_integer()):
             return float(value) if hint is float else int(number)
     if hint in (float, int, str, bool) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):
@@ -43,7 +115,7 @@ def coerce(value: Any, hint: Any, where: str) -> Any:
 def from_dict(cls: type[T], data: dict[str, Any] | None, where: str) -> T:
     """Build dataclass ``cls`` from ``data``; unknown keys raise a UserError naming them."""
     data = dict(data or {})
-    hints = get_type_hints(cls)
+    hints = get_type_hints(cls, include_extras=True)
     names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(names))
     if unknown:

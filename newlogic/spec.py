@@ -15,6 +15,9 @@ Legacy forms accepted (SPEC §1): ``kernel`` = ``quadratic``; ``sigmoid-out`` =
 the ``cnn-<dataset>-`` prefix are the 9–19 Oct names, which wrote the max factor of
 min/max-out first: there ``minmaxout_4_2`` means ``minmaxout_2_4``.
 
+Bounds (checked before anything is built): ReLog ``n`` in (1, 10⁶]; folding factors ≥ 1 with
+``m·k ≤ MAX_FOLD_FACTOR`` (256); coefficients in [0, 10⁶].
+
 Builders read the ``ModelSpec``; nothing else in the project parses names.
 """
 
@@ -77,7 +80,8 @@ class ModelSpec:
         return {"name": self.name, **asdict(self)}
 
 
-MAX_NUMBER = 1e6
+MAX_NUMBER = 1e6  # every number in a name (ReLog n, coefficients) is at most this
+MAX_FOLD_FACTOR = 256  # folding m·k: each folded layer emits m·k times the channels (maxout_4: 4)
 
 
 def _number(text: str) -> float:
@@ -186,6 +190,9 @@ def _validate(spec: ModelSpec, tokens_by_kind: dict[str, str], name: str) -> Non
         raise GrammarError(f"relog base in {tokens_by_kind['activation']!r} must be > 1")
     if spec.min_group < 1 or spec.max_group < 1:
         raise GrammarError(f"folding factors in {tokens_by_kind['folding']!r} must be >= 1")
+    if spec.fold_factor > MAX_FOLD_FACTOR:
+        raise GrammarError(f"folding {tokens_by_kind['folding']!r} in model name {name!r} multiplies every layer's "
+                           f"channels by {spec.fold_factor}; valid: m·k from 1 to {MAX_FOLD_FACTOR}")
     if spec.output != "sigmoid" and "negatives" in tokens_by_kind:
         raise GrammarError(
             f"token {tokens_by_kind['negatives']!r} in model name {name!r} needs sigmoid_out "

@@ -8,6 +8,7 @@ import yaml
 
 from newlogic.errors import UserError
 from newlogic.spec import canonical_name
+from newlogic.threat_model import DEFAULT_CLIP, NORMALIZED, NORMALIZED_NOTE
 
 
 @dataclass(frozen=True)
@@ -20,13 +21,14 @@ class ModelEntry:
 
 @dataclass(frozen=True)
 class Ablation:
-    """Models × attack settings × seeds on one dataset, tabulated together."""
+    """Models × attack settings × seeds on one dataset, tabulated together; ``caption`` heads its table."""
 
     name: str
     dataset: str
     models: tuple[ModelEntry, ...]
     settings: tuple[str, ...]
     seeds: tuple[int, ...]
+    caption: str = ""
 
 
 def load_config(source: Path | str) -> dict[str, Any]:
@@ -45,10 +47,40 @@ def load_config(source: Path | str) -> dict[str, Any]:
     return config
 
 
+def seeds_from_command_line(config: dict[str, Any]) -> None:
+    """Turn the digit strings of ``snakemake --config seeds='[0,1,2]'`` back into ints, in place.
+
+    Snakemake parses a ``--config`` value with YAML's BaseLoader, which keeps every scalar inside a
+    list a string; the schema (and the tables) want integer seeds.
+    """
+    seeds = config.get("seeds")
+    if isinstance(seeds, list):
+        config["seeds"] = [int(seed) if isinstance(seed, str) and seed.isdigit() else seed for seed in seeds]
+
+
 def _model_entry(entry: str | dict[str, Any], dataset: str) -> ModelEntry:
     if isinstance(entry, str):
         return ModelEntry(canonical_name(entry, dataset), entry)
     return ModelEntry(canonical_name(entry["name"], dataset), entry.get("label", entry["name"]))
+
+
+def _unique_models(ablation: str, models: tuple[ModelEntry, ...]) -> tuple[ModelEntry, ...]:
+    """The ablation's models; a model listed twice (under any two spellings of its name) is a UserError."""
+    seen: dict[str, str] = {}
+    for entry in models:
+        if entry.name in seen:
+            raise UserError(f"ablation {ablation!r} lists model {entry.name!r} twice ({seen[entry.name]!r} and "
+                            f"{entry.label!r} name the same model); keep one")
+        seen[entry.name] = entry.label
+    return models
+
+
+def _caption(caption: str, settings: list[dict[str, Any]]) -> str:
+    """The config's caption, plus ``NORMALIZED_NOTE`` when a column uses the paper's threat model."""
+    clips = {setting.get("normalized_clip", DEFAULT_CLIP) for setting in settings
+             if setting.get("threat_model") == NORMALIZED}
+    notes = [NORMALIZED_NOTE.format(clip=clip) for clip in sorted(clips)]
+    return " ".join([caption, *notes]).strip()
 
 
 def ablations(config: dict[str, Any]) -> dict[str, Ablation]:
@@ -64,8 +96,9 @@ def ablations(config: dict[str, Any]) -> dict[str, Ablation]:
                 f"ablation {name!r} names attack setting(s) {', '.join(unknown)} not defined under 'attacks'; "
                 f"defined: {', '.join(all_settings) or 'none'}"
             )
-        models = tuple(_model_entry(entry, dataset) for entry in body["models"])
-        result[name] = Ablation(name, dataset, models, settings, tuple(config.get("seeds", [0])))
+        models = _unique_models(name, tuple(_model_entry(entry, dataset) for entry in body["models"]))
+        result[name] = Ablation(name, dataset, models, settings, tuple(config.get("seeds", [0])),
+                                _caption(body.get("caption", ""), [config["attacks"][s] for s in settings]))
     return result
 
 
@@ -75,3 +108,32 @@ def get_ablation(config: dict[str, Any], name: str) -> Ablation:
     if name not in defined:
         raise UserError(f"unknown ablation {name!r}; defined: {', '.join(defined)}")
     return defined[name]
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """Run every check the jobs would run, at workflow parse time (``snakemake -n`` names a bad value).
+
+    Checks the ablations (model names, duplicates, setting ids), the ``training`` and ``architecture``
+    overrides against the dataset's recipe (``resolve_options``), every attack setting
+    (``resolve_setting``: names, parameters, ranges, ε) and its surrogate's name, and ``figures``
+    (``FigureOptions``, its gallery's attack setting). The first bad value raises a UserError naming it.
+    """
+    from newlogic.attacks import resolve_setting
+    from newlogic.evaluation.settings import attack_request
+    from newlogic.figures.registry import FigureOptions
+    from newlogic.options import from_dict
+    from newlogic.training.options import resolve_options
+
+    dataset = config["dataset"]
+    ablations(config)
+    resolve_options(dataset, dict(config.get("training") or {}), dict(config.get("architecture") or {}), train_size=1)
+    for name, setting in config.get("attacks", {}).items():
+        try:
+            resolve_setting(attack_request(name, setting, dataset).attack, dataset)  # the surrogate's name too
+        except UserError as error:
+            raise UserError(f"attack setting {name!r}: {error}") from None
+    figures = from_dict(FigureOptions, dict(config.get("figures") or {}), "figures")
+    try:
+        resolve_setting(figures.gallery_setting, dataset)
+    except UserError as error:
+        raise UserError(f"figures.gallery_setting: {error}") from None

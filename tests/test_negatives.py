@@ -51,6 +51,15 @@ def test_block_order_moves_whole_blocks(size: int, block: int) -> None:
     assert sorted(blocks) == expected
 
 
+@pytest.mark.parametrize(("size", "block"), [(28, 5), (28, 7), (32, 3), (32, 9), (10, 10)])
+def test_block_order_places_the_blocks_in_the_drawn_order(size: int, block: int) -> None:
+    """The blocks follow ``randperm`` of the block count on the generator: the draws of earlier versions on CPU."""
+    for seed in range(5):
+        perm = torch.randperm(-(-size // block), generator=torch.Generator().manual_seed(seed)).tolist()
+        expected = [index for b in perm for index in range(b * block, min((b + 1) * block, size))]
+        assert block_order(size, block, torch.Generator().manual_seed(seed)).tolist() == expected
+
+
 def test_block_scrambling_permutes_rows_then_columns() -> None:
     images = distinct_images(2, 1, 28)
     out = scramble_blocks(images, 7, generators()[0])

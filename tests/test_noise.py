@@ -23,6 +23,7 @@ from newlogic.options import to_dict
 from newlogic.spec import parse_model_name
 from newlogic.store.atomic import atomic_torch_save, atomic_write_json
 from newlogic.store.model_dir import load_trained_model
+from newlogic.store.provenance import config_hash
 
 DIGITS_TEST = 360  # 20 % of scikit-learn's 1,797 digits
 
@@ -37,7 +38,8 @@ def write_constant_model(model_dir: Path, name: str, bias: list[float]) -> Path:
         dense.weight.zero_()
         dense.bias.copy_(torch.tensor(bias))
     record = {"schema_version": 1, "model": spec.to_dict(), "dataset": "digits", "seed": 0, "training": {},
-              "architecture": to_dict(options), "provenance": {"config_hash": "test"}}
+              "architecture": to_dict(options)}
+    record["provenance"] = {"config_hash": config_hash(record)}  # loading verifies the fingerprint
     atomic_write_json(model_dir / "config.json", record)
     atomic_torch_save(model.state_dict(), model_dir / "model.pt")
     atomic_write_json(model_dir / "metrics.json", {"schema_version": 1})

@@ -36,16 +36,20 @@ def train(out: Path, model: str, dataset: str = "digits", data_dir: Path = Path(
     [
         ("relu", {}, []),
         ("relog", {"relog_ramp_epochs": 1}, []),  # the ramp finishes within the epoch
-        ("relog-maxout_4", {}, ["relog_ramp_unfinished"]),  # digits recipe: 5 epochs
-        ("relog-sigmoid_out-max_fit_l1-scrambling", {"negatives_start_epoch": 0, "regularization_start_epoch": 0},
-         ["relog_ramp_unfinished"]),
-        ("relog-elliptical-maxout_4-bce-max_fit_l1-overlay", {"negatives_start_epoch": 0},
+        ("relog-maxout_4", {}, []),  # digits recipe: the ramps over a quarter of training
+        ("relog-sigmoid_out-max_fit_l1-scrambling", {"negatives_start_epoch": 0, "regularization_start_epoch": 0,
+                                                     "relog_ramp_epochs": 5}, ["relog_ramp_unfinished"]),
+        ("relog-elliptical-maxout_4-bce-max_fit_l1-overlay",
+         {"negatives_start_epoch": 0, "relog_ramp_epochs": 5, "curvature_ramp_epochs": 5},
          ["relog_ramp_unfinished", "curvature_ramp_unfinished"]),
     ],
 )
 def test_one_epoch_writes_a_complete_model_directory(tmp_path: Path, model: str, training: dict, flags: list) -> None:
     metrics = train(tmp_path, model, **training)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "log.txt", "metrics.json", "model.pt"]
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert [name for name in files if not name.startswith("events.out.tfevents.")] == [
+        "config.json", "log.txt", "metrics.json", "model.pt"]
+    assert len(files) == 5  # and one TensorBoard event file (tests/test_curves.py reads it)
     record = json.loads((tmp_path / "config.json").read_text())
     assert record["schema_version"] == 1 and record["dataset"] == "digits" and record["seed"] == 0
     assert record["model"]["name"] == parse_model_name(model).name
@@ -93,20 +97,40 @@ def _batch(run: Run, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     return run.train.images[:size], run.train.labels[:size]
 
 
-def test_per_step_ramp_when_no_epochs_are_given() -> None:
-    config, options = resolve_options("digits", {"relog_ramp_epochs": None}, {"relog_step": 0.01}, DIGITS_TRAIN)
-    assert config.relog_ramp_epochs is None and options.relog_step == 0.01
-    run = _run("relog", relog_ramp_epochs=None)
+def test_per_step_ramp_when_the_config_gives_a_step() -> None:
+    config, options = resolve_options("digits", {}, {"relog_step": 0.01}, DIGITS_TRAIN)
+    assert config.relog_ramp_epochs is None and config.relog_ramp_fraction is None and options.relog_step == 0.01
+    assert config.curvature_ramp_fraction == 0.25  # the other ramp keeps the recipe's form
+    run = prepare_run("relog", "digits", data_dir=Path("data"), seed=0, device="cpu", training={"augment": "none"},
+                      architecture={"relog_step": 0.001})
     sums = zero_sums(run.device)
     for _ in range(3):
         train_step(run, *_batch(run), 0, sums)
     assert ramp_state(run.model)["relog_strength"] == pytest.approx(0.003)
 
 
+def test_a_ramp_given_in_two_forms_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="relog ramp is given as both relog_ramp_epochs and relog_step"):
+        resolve_options("digits", {"relog_ramp_epochs": 2}, {"relog_step": 0.01}, DIGITS_TRAIN)
+    with pytest.raises(UserError, match=r"relog_ramp_fraction must be in \(0, 1\], got 1.5"):
+        resolve_options("digits", {"relog_ramp_fraction": 1.5}, {}, DIGITS_TRAIN)
+
+
+def test_a_ramp_as_a_fraction_follows_the_data_size() -> None:
+    for size in (4000, 60000):
+        config, options = resolve_options("mnist5k", {"epochs": 8}, {}, size)
+        steps = math.ceil(size / 64) * 8
+        assert options.relog_step == pytest.approx(1 / (0.05 * steps))
+        assert options.curvature_step == pytest.approx(1 / (0.05 * steps))
+    config, options = resolve_options("mnist", {}, {}, 60000)  # the journal's 1e-3 per step, up to rounding
+    assert options.relog_step == pytest.approx(1e-3, rel=0.07)
+
+
 def test_digits_recipe_ramps_finish_in_a_quarter_of_the_epochs() -> None:
     config, options = resolve_options("digits", {}, {}, DIGITS_TRAIN)
     steps = math.ceil(DIGITS_TRAIN / config.batch_size)
-    assert config.relog_ramp_epochs == config.epochs / 4
+    assert config.relog_ramp_fraction == config.curvature_ramp_fraction == 0.25
+    assert config.relog_ramp_epochs is None
     assert options.relog_step * steps * config.epochs == pytest.approx(4.0)
     assert options.curvature_step * steps * config.epochs == pytest.approx(4.0)
 
@@ -114,14 +138,17 @@ def test_digits_recipe_ramps_finish_in_a_quarter_of_the_epochs() -> None:
 def test_recipes_follow_the_spec() -> None:
     mnist, cifar = recipe("mnist"), recipe("cifar10")
     assert mnist.training == {"epochs": 20, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "amsgrad": True,
-                              "augment": "mnist", "regularization_start_epoch": 2}
-    assert mnist.architecture == {"curvature_step": 1e-3}
+                              "augment": "mnist", "regularization_start_epoch": 2,
+                              "relog_ramp_fraction": 0.05, "curvature_ramp_fraction": 0.05}
+    assert mnist.architecture == {} and recipe("mnist5k") == mnist
     assert cifar.training["optimizer"] == "sgd" and cifar.training["lr"] == 0.01 and cifar.training["momentum"] == 0
     assert cifar.training["batch_size"] == 128 and cifar.training["epochs"] == 40
     assert cifar.training["regularization_start_epoch"] == 10 and cifar.training["augment"] == "cifar10"
     assert cifar.architecture == {"arch": "vgg16", "batchnorm": True, "bn_momentum": 0.01,
-                                  "modification_start_layer": 12, "curvature_step": 1e-4}
-    assert {k: v for k, v in recipe("digits").training.items() if not k.endswith("ramp_epochs")} == mnist.training
+                                  "modification_start_layer": 12}
+    assert cifar.training["relog_ramp_fraction"] == 0.064 and cifar.training["curvature_ramp_fraction"] == 0.64
+    assert {k: v for k, v in recipe("digits").training.items() if not k.endswith("ramp_fraction")} == \
+        {k: v for k, v in mnist.training.items() if not k.endswith("ramp_fraction")}
     assert TrainOptions().grad_clip is None  # journal: clipping off
     with pytest.raises(UserError, match="valid: " + ", ".join(RECIPES)):
         recipe("imagenet")

@@ -60,17 +60,18 @@ def test_dry_run_of_the_demo_lists_train_attack_aggregate(tmp_path: Path) -> Non
     models = {entry["name"] if isinstance(entry, dict) else entry for a in config["ablations"].values()
               for entry in a["models"]}
     assert jobs["train"] == len(models) * len(config["seeds"])
-    assert jobs["attack"] >= jobs["train"] * 2
+    assert jobs["evaluate"] == jobs["train"]  # one evaluation job per training run: every setting, noise, checks
+    assert not {"attack", "noise", "checks"} & set(jobs)
     assert jobs["aggregate"] == len(config["ablations"])
 
 
 def test_dry_run_through_the_slurm_profile(tmp_path: Path) -> None:
     jobs = dry_run(tmp_path, "--configfile", str(REPO / "config/config.yaml"), "--profile", str(REPO / "cluster/slurm"))
-    assert {"train", "attack", "aggregate"} <= set(jobs)
+    assert {"train", "evaluate", "aggregate"} <= set(jobs)
 
 
-@pytest.mark.parametrize("config_name", ["paper-mnist.yaml", "paper-cifar10.yaml"])
-def test_paper_configs_plan_every_spec_model_and_attack(tmp_path: Path, config_name: str) -> None:
+@pytest.mark.parametrize("config_name", ["journal-mnist.yaml", "journal-cifar10.yaml"])
+def test_journal_configs_plan_every_spec_model_and_attack(tmp_path: Path, config_name: str) -> None:
     config_path = REPO / "config" / config_name
     done = snakemake("-n", "--profile", str(REPO / "cluster/slurm"), "--configfile", str(config_path), cwd=tmp_path)
     output = done.stdout + done.stderr
@@ -136,6 +137,27 @@ def check_tiny_tables(workdir: Path) -> pd.DataFrame:
     return table
 
 
+def check_tiny_ecosystem_files(workdir: Path) -> None:
+    """Each run's TensorBoard scalars read back by tensorboard; the summary valid against its schema."""
+    import jsonschema
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from newlogic.report.summary import SUMMARY_SCHEMA
+
+    model_dirs = sorted(workdir.glob("results/models/*/*/seed0"))
+    assert len(model_dirs) == 2
+    for model_dir in model_dirs:
+        events = EventAccumulator(str(model_dir))
+        events.Reload()
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        logged = [event.value for event in events.Scalars("epoch/test_accuracy")]
+        assert logged == pytest.approx([epoch["test_accuracy"] for epoch in metrics["epochs"]])
+        assert {"epoch/train_loss", "epoch/learning_rate", "step/loss"} <= set(events.Tags()["scalars"])
+    summary = json.loads((workdir / "results/tables/tiny.summary.json").read_text())
+    jsonschema.validate(summary, yaml.safe_load(SUMMARY_SCHEMA.read_text()))
+    assert [model["label"] for model in summary["models"]] == ["Baseline", "relog-maxout_4"]
+
+
 @pytest.mark.slow
 def test_tiny_demo_runs_end_to_end_and_reruns_only_what_is_missing(tmp_path: Path) -> None:
     config = str(tiny_demo_config(tmp_path))
@@ -146,11 +168,20 @@ def test_tiny_demo_runs_end_to_end_and_reruns_only_what_is_missing(tmp_path: Pat
     snakemake("--report", "results/report.html", "--configfile", config, cwd=tmp_path)
     report = (tmp_path / "results/report.html").read_text(errors="replace")
     assert "conv1_weights.png" in report and "tiny.csv" in report and "accuracy_vs_eps.png" in report
+    assert "training_curves.png" in report
+    check_tiny_ecosystem_files(tmp_path)
 
-    (tmp_path / "results/attacks/digits/relu/seed0/fgsm_0.3.json").unlink()
+    seed_dir = tmp_path / "results/attacks/digits/relu/seed0"
+    kept = {path: path.read_bytes() for path in [seed_dir / "fgsm_0.1.json", seed_dir / "fgsm_0.1.npz",
+                                                 tmp_path / "results/noise/digits/relu/seed0.json"]}
+    (seed_dir / "fgsm_0.3.json").unlink()
     jobs = dry_run(tmp_path, "--configfile", config)
-    assert jobs.get("attack") == 1 and "train" not in jobs and "noise" not in jobs
-    assert jobs.get("aggregate") == 1 and jobs.get("checks") == 1
+    assert jobs == {"evaluate": 1, "aggregate": 1, "figures_model": 1, "figures_ablation": 1, "all": 1, "total": 5}
+    snakemake("--cores", "2", "--configfile", config, cwd=tmp_path)
+    log = (tmp_path / "logs/evaluate/digits/relu/seed0.log").read_text()
+    assert "fgsm_0.1: up to date" in log and "fgsm_0.3: up to date" not in log
+    assert {path: path.read_bytes() for path in kept} == kept  # neither recomputed nor rewritten
+    assert json.loads((seed_dir / "fgsm_0.3.json").read_text())["complete"] is True
 
 
 @pytest.mark.slurm

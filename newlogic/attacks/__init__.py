@@ -2,13 +2,14 @@
 
 Families, one module each: ``gradient`` (fgsm, fgm_l2, bim, pgd: cleverhans), ``carlini``
 (cw_l2: the project's batched C&W), ``spsa`` (the project's batched SPSA), ``confidence`` (max_confidence),
-``saliency`` (jsma: torchattacks), ``transfer``, ``autoattack`` (torchattacks).
+``saliency`` (jsma: torchattacks), ``transfer``, ``autoattack`` (torchattacks), ``uniform_noise`` (the noise
+baseline of the masking checks).
 """
 
 from collections.abc import Mapping
 from typing import Any
 
-from newlogic.attacks import autoattack, carlini, gradient, max_confidence, saliency, spsa, transfer
+from newlogic.attacks import autoattack, carlini, gradient, max_confidence, saliency, spsa, transfer, uniform_noise
 from newlogic.attacks.base import (
     PRESETS,
     AttackContext,
@@ -22,7 +23,7 @@ from newlogic.errors import UserError
 ATTACKS: dict[str, AttackSpec] = {
     spec.name: spec
     for spec in (*gradient.SPECS, carlini.SPEC, spsa.SPEC, max_confidence.SPEC, saliency.SPEC, transfer.SPEC,
-                 autoattack.SPEC)
+                 autoattack.SPEC, uniform_noise.SPEC)
 }
 SETTING_KEYS = ("attack", "preset")
 

@@ -1,42 +1,79 @@
-"""AutoAttack (Croce & Hein 2020) through torchattacks, with RobustBench's standard settings (SPEC §5, strong).
+"""AutoAttack (Croce & Hein 2020) with RobustBench's standard settings (SPEC §5, strong).
 
-The components run in order on the samples still classified right, and each sample keeps the
-first adversarial example found: APGD-CE (``apgd_steps`` iterations), APGD-T (targeted DLR loss,
-every wrong class), FAB-T (``fab_steps``, every wrong class) and Square (``square_queries``
-random-search queries, gradient-free), each with ``restarts`` restarts, in ``norm`` (Linf or L2)
-with bound ``eps``. torchattacks's own ``AutoAttack`` runs APGD with 10 steps; RobustBench's
-standard version uses 100, as here.
+The protocol: the attacks of the chain run in order, each only on the samples that the ones before
+left classified right, and each sample keeps the first adversarial example found: APGD-CE
+(``apgd_steps`` iterations), APGD-T (targeted DLR loss, every wrong class in turn), FAB-T
+(``fab_steps``, every wrong class) and Square (``square_queries`` random-search queries,
+gradient-free), each with ``restarts`` restarts, in ``norm`` (Linf or L2) with bound ``eps``.
+The robust accuracy after attack k of the chain is the fraction of samples that survived the
+first k (``SURVIVED``, ``chain_robust_accuracy``). APGD-CE and APGD-T are the project's port of
+torchattacks's (``newlogic.attacks.apgd``: same iterations, a sample stops once fooled); FAB-T and
+Square are torchattacks's. torchattacks's own ``AutoAttack`` runs APGD, APGD-T and FAB with their
+default 10 steps; RobustBench's standard version uses 100, as the preset here.
 """
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import numpy as np
 import torch
-import torchattacks
 from torch import nn
 
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, first_success, linf_unbounded
+from newlogic.attacks.apgd import CE, DLR_TARGETED, apgd
+from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, first_success_counts, linf_unbounded
 from newlogic.attacks.gradient import EPS_LINF
 
-COMPONENTS: dict[str, Callable[[nn.Module, dict[str, Any], AttackContext], torchattacks.attack.Attack]] = {
-    "apgd-ce": lambda model, p, c: torchattacks.APGD(
-        model, norm=p["norm"], eps=p["eps"], steps=p["apgd_steps"], n_restarts=p["restarts"], seed=c.seed, loss="ce"),
-    "apgd-t": lambda model, p, c: torchattacks.APGDT(
-        model, norm=p["norm"], eps=p["eps"], steps=p["apgd_steps"], n_restarts=p["restarts"], seed=c.seed,
-        n_classes=c.num_classes),
-    "fab-t": lambda model, p, c: torchattacks.FAB(
-        model, norm=p["norm"], eps=p["eps"], steps=p["fab_steps"], n_restarts=p["restarts"], seed=c.seed,
-        multi_targeted=True, n_classes=c.num_classes),
-    "square": lambda model, p, c: torchattacks.Square(
-        model, norm=p["norm"], eps=p["eps"], n_queries=p["square_queries"], n_restarts=p["restarts"], seed=c.seed),
+Attempt = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+SURVIVED = "autoattack_survived"  # per sample: how many attacks of the chain left it classified right
+
+
+def _apgd(loss: str) -> Callable[[nn.Module, dict[str, Any], AttackContext], Attempt]:
+    """APGD with ``loss`` (``apgd.CE``: APGD-CE; ``apgd.DLR_TARGETED``: APGD-T), the project's port."""
+
+    def build(model: nn.Module, p: dict[str, Any], c: AttackContext) -> Attempt:
+        return partial(apgd, model, loss=loss, norm=p["norm"], eps=p["eps"], steps=p["apgd_steps"],
+                       restarts=p["restarts"], seed=c.seed, num_classes=c.num_classes)
+
+    return build
+
+
+def _fab_t(model: nn.Module, p: dict[str, Any], c: AttackContext) -> Attempt:
+    import torchattacks
+
+    return torchattacks.FAB(model, norm=p["norm"], eps=p["eps"], steps=p["fab_steps"], n_restarts=p["restarts"],
+                            seed=c.seed, multi_targeted=True, n_classes=c.num_classes)
+
+
+def _square(model: nn.Module, p: dict[str, Any], c: AttackContext) -> Attempt:
+    import torchattacks
+
+    return torchattacks.Square(model, norm=p["norm"], eps=p["eps"], n_queries=p["square_queries"],
+                               n_restarts=p["restarts"], seed=c.seed)
+
+
+COMPONENTS: dict[str, Callable[[nn.Module, dict[str, Any], AttackContext], Attempt]] = {
+    "apgd-ce": _apgd(CE), "apgd-t": _apgd(DLR_TARGETED), "fab-t": _fab_t, "square": _square,
 }
 
 
 def autoattack(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
                context: AttackContext) -> torch.Tensor:
-    """Run ``components`` in order, each on the samples that the ones before did not fool."""
+    """Run ``components`` in order, each on the samples that the ones before did not fool.
+
+    With ``context.records``, records per sample how many components it survived (``SURVIVED``).
+    """
     p = attack.params
-    return first_success(target, x, y, (COMPONENTS[name](target, p, context) for name in p["components"]))
+    adv, survived = first_success_counts(target, x, y, (COMPONENTS[name](target, p, context)
+                                                        for name in p["components"]))
+    if context.records is not None:
+        context.records[SURVIVED] = survived
+    return adv
+
+
+def chain_robust_accuracy(survived: np.ndarray, components: list[str]) -> dict[str, float]:
+    """The robust accuracy after each attack of the chain, by name: the fraction of samples that survived it."""
+    return {name: float((survived > position).mean()) for position, name in enumerate(components)}
 
 
 def _unbounded(params: dict[str, Any]) -> bool:

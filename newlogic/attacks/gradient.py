@@ -10,8 +10,6 @@ random point of the ball and keeps, per sample, the first of ``restarts`` runs t
 
 import numpy as np
 import torch
-from cleverhans.torch.attacks.fast_gradient_method import fast_gradient_method
-from cleverhans.torch.attacks.projected_gradient_descent import projected_gradient_descent
 from torch import nn
 
 from newlogic.attacks.base import (
@@ -39,6 +37,8 @@ def fgm(norm: float) -> AttackFn:
 
     def run(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
             _context: AttackContext) -> torch.Tensor:
+        from cleverhans.torch.attacks.fast_gradient_method import fast_gradient_method  # here: a slow import
+
         return fast_gradient_method(target, x, attack.params["eps"], norm, CLIP_MIN, CLIP_MAX, y=y).detach()
 
     return run
@@ -47,6 +47,8 @@ def fgm(norm: float) -> AttackFn:
 def pgd_linf(target: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, eps_iter: float, nb_iter: int,
              rand_init: bool, targeted: bool = False) -> torch.Tensor:
     """cleverhans's BIM/PGD in L∞ (``targeted``: ``y`` is the target class, the step descends its CE)."""
+    from cleverhans.torch.attacks.projected_gradient_descent import projected_gradient_descent  # here: a slow import
+
     if eps_iter > eps:
         raise UserError(f"eps_iter {eps_iter} is larger than eps {eps}; choose eps_iter <= eps")
     return projected_gradient_descent(

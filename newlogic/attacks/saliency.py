@@ -11,7 +11,6 @@ The journal's JSMA attempt failed; this is the project's run of it.
 from collections.abc import Callable
 
 import torch
-import torchattacks
 from torch import nn
 
 from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack
@@ -25,6 +24,8 @@ TARGETS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
 def jsma(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
          context: AttackContext) -> torch.Tensor:
     """torchattacks's JSMA, targeted at ``TARGETS[target]`` classes."""
+    import torchattacks  # here: a slow import (scipy.stats), needed only by this attack
+
     p = attack.params
     runner = torchattacks.JSMA(target, theta=p["theta"], gamma=p["gamma"])
     runner.set_mode_targeted_by_label(quiet=True)

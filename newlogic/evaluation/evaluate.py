@@ -6,33 +6,42 @@ batch. Accuracy is ``argmax(scores) == label`` on clean and on adversarial input
 success rate counts, among the clean-correct samples, those the attack makes wrong. The model is
 attacked through its scores (pre-softmax or pre-sigmoid), or through its probabilities with
 ``attack_on: probs`` (SPEC §2). On CUDA out-of-memory the batch is halved and retried.
+Finished batches are kept in ``{setting}.partial.npz`` (``newlogic.evaluation.partial``): a
+killed attack resumes from its last finished batch, with the same result as an uninterrupted run.
 """
 
 import hashlib
 import json
+import math
 import sys
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from newlogic.attack_kinds import WHITE_BOX_KINDS
 from newlogic.attacks import AttackContext, ResolvedAttack, Surrogate, resolve_setting
-from newlogic.data import load_dataset
+from newlogic.attacks.autoattack import SURVIVED, chain_robust_accuracy
+from newlogic.data import Split, load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
+from newlogic.evaluation.partial import PartialResult, batch_seed, partial_path
+from newlogic.evaluation.target import ModelGuard, attack_target
 from newlogic.nn.outputs import OUTPUTS
+from newlogic.progress_log import progress_bar
 from newlogic.report.stats import sample_std, wilson_interval
-from newlogic.store.atomic import atomic_write, atomic_write_json
+from newlogic.store.atomic import remove_stale_temporaries
+from newlogic.store.lock import output_lock
 from newlogic.store.model_dir import WEIGHTS_FILE, TrainedModel, load_trained_model
 from newlogic.store.provenance import collect_provenance
+from newlogic.store.results import SCHEMA_VERSION, read_result, sha256_file, write_result
 
-SCHEMA_VERSION = 1
 BOUND_TOLERANCE = 1e-6
 L0_THRESHOLD = 1 / 512  # a pixel counts as changed above half a grey level [project]
 NORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -41,47 +50,55 @@ NORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-class AttackTarget(nn.Module):
-    """What an attack differentiates: the model's scores, or ``probabilities(scores)`` for ``attack_on: probs``."""
-
-    def __init__(self, model: nn.Module, transform: Callable[[torch.Tensor], torch.Tensor] | None) -> None:
-        super().__init__()
-        self.model = model
-        self.transform = transform
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scores = self.model(x)
-        return scores if self.transform is None else self.transform(scores)
-
-
-def attack_target(model: nn.Module, output: str, attack_on: str) -> AttackTarget:
-    """The target of an attack on ``model`` (``output``: softmax or sigmoid) through ``attack_on``."""
-    return AttackTarget(model, OUTPUTS[output][0] if attack_on == "probs" else None)
-
-
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
 def _check_bounds(attack: ResolvedAttack, adv: torch.Tensor, norms: dict[str, torch.Tensor]) -> None:
-    """An attack must return images in [0, 1] and within its ε-ball (a broken bound is a bug, not a result).
+    """An attack must return images in its pixel range and within its ε-ball (a broken bound is a bug, not a result).
 
-    ``norms`` holds the per-sample perturbation norms, by ``NORMS`` key.
+    ``norms`` holds the per-sample perturbation norms, by ``NORMS`` key. Non-finite pixels (NaN,
+    ±inf) are a UserError: they never become a result.
     """
+    if not bool(adv.isfinite().all()):
+        raise UserError(f"attack {attack.name} returned non-finite pixels (NaN or inf); no result is written: "
+                        "check the model (newlogic train flags diverged runs) and the attack's parameters")
     low, high = float(adv.min()), float(adv.max())
-    if low < -BOUND_TOLERANCE or high > 1 + BOUND_TOLERANCE:
-        raise RuntimeError(f"attack {attack.name} returned pixels in [{low}, {high}], outside [0, 1]")
+    floor, ceiling = attack.pixel_range  # [0, 1]; wider only with the paper's threat_model: normalized
+    if low < floor - BOUND_TOLERANCE or high > ceiling + BOUND_TOLERANCE:
+        raise RuntimeError(f"attack {attack.name} returned pixels in [{low}, {high}], outside [{floor}, {ceiling}]")
     if attack.eps is not None and attack.norm in norms:
         size = float(norms[attack.norm].max())
         if size > attack.eps * (1 + BOUND_TOLERANCE) + BOUND_TOLERANCE:
             raise RuntimeError(f"attack {attack.name}: a perturbation of {attack.norm} norm {size} > eps {attack.eps}")
 
 
+def zero_gradients(target: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per sample: whether ``∇_x CE(target(x), y)`` is zero everywhere or has a non-finite entry (gradient masking).
+
+    ``CE`` is the cross-entropy the gradient attacks ascend (of the scores, or of the
+    probabilities with ``attack_on: probs``); summed over the batch, each sample's input gradient
+    is its own (eval mode: no batch coupling).
+    """
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        loss = nn.functional.cross_entropy(target(x), y, reduction="sum")
+        (grad,) = torch.autograd.grad(loss, x)
+    grad = grad.flatten(1)
+    return (grad == 0).all(dim=1) | ~torch.isfinite(grad).all(dim=1)
+
+
 def _attack_batch(model: nn.Module, output: str, attack: ResolvedAttack, target: nn.Module, context: AttackContext,
                   x: torch.Tensor, y: torch.Tensor) -> dict[str, np.ndarray | float]:
-    """Clean and adversarial predictions, norms and confidences of one batch, and the attack's seconds."""
+    """Clean and adversarial predictions, norms and confidences of one batch, and the attack's seconds.
+
+    The model (and a transfer's surrogate) must come out of the attack in eval mode with a
+    bit-identical ``state_dict`` (``newlogic.evaluation.target.ModelGuard``); white-box attacks
+    also record which samples have a zero or non-finite input gradient (``zero_gradients``).
+    """
     probabilities, is_rejected = OUTPUTS[output]
+    guards = [ModelGuard(model)] + ([] if context.surrogate is None else [ModelGuard(context.surrogate.target)])
     with torch.no_grad():
         clean_scores = model(x)
     _sync(x.device)
@@ -89,11 +106,16 @@ def _attack_batch(model: nn.Module, output: str, attack: ResolvedAttack, target:
     adv = attack.run(target, x, y, context).detach()
     _sync(x.device)
     seconds = time.perf_counter() - start
+    for guard in guards:
+        guard.check(f"attack {attack.name} on a batch")
     delta = (adv - x).flatten(1)
     norms = {name: norm(delta) for name, norm in NORMS.items()}
     _check_bounds(attack, adv, norms)
     with torch.no_grad():
         adv_scores = model(adv)
+    if not bool(clean_scores.isfinite().all() and adv_scores.isfinite().all()):
+        raise UserError(f"the model's scores under attack {attack.name} are not finite (NaN or inf); no result is "
+                        "written: its weights or inputs are numerically broken, train it again")
     record: dict[str, np.ndarray | float] = {
         "label": y,
         "clean_pred": clean_scores.argmax(dim=1),
@@ -107,17 +129,33 @@ def _attack_batch(model: nn.Module, output: str, attack: ResolvedAttack, target:
     if output == "sigmoid":
         record["clean_rejected"] = is_rejected(clean_scores)
         record["adv_rejected"] = is_rejected(adv_scores)
+    if attack.spec.kind in WHITE_BOX_KINDS:
+        record["zero_gradient"] = zero_gradients(target, x, y)
+        guards[0].check("the zero-gradient measurement")
+    if context.records:  # per-sample measurements of the attack (AutoAttack: attacks of the chain survived)
+        record.update(context.records)
+        context.records.clear()
     record = {key: value.cpu().numpy() for key, value in record.items()}
     record["seconds"] = seconds
     return record
 
 
 def _run_batches(attack_one: Callable[[int, int], dict[str, Any]], count: int, batch_size: int, desc: str,
-                 device: torch.device) -> tuple[list[dict[str, Any]], int]:
-    """Attack ``[0, count)`` in batches with a progress bar; halve the batch on CUDA out-of-memory."""
-    records = []
-    start = 0
-    with tqdm(total=count, desc=desc, unit="img", disable=not sys.stderr.isatty(), file=sys.stderr) as progress:
+                 device: torch.device, partial: PartialResult | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Attack ``[0, count)`` in batches; halve the batch on CUDA out-of-memory.
+
+    With ``partial``, the batches a killed run finished are taken from it, and every finished
+    batch is saved to it (``newlogic.evaluation.partial``). Progress goes to stderr
+    (``newlogic.progress_log``: a bar on a terminal, else a line at most every 30 s: batch i/n,
+    images per second, ETA).
+    """
+    records, resumed_batch_size = ([], None) if partial is None else partial.load()
+    batch_size = resumed_batch_size or batch_size
+    start = sum(len(record["label"]) for record in records)
+    if records:
+        print(f"{desc}: resuming after {len(records)} finished batches ({start}/{count} images)", file=sys.stderr)
+    with progress_bar(len(records) + math.ceil((count - start) / batch_size), initial=len(records), unit="batch",
+                      items_per_unit=batch_size, item="img", desc=desc) as progress:
         while start < count:
             stop = min(start + batch_size, count)
             try:
@@ -134,8 +172,11 @@ def _run_batches(attack_one: Callable[[int, int], dict[str, Any]], count: int, b
                 warnings.warn(f"{desc}: out of GPU memory at batch size {batch_size}; retrying with {batch_size // 2}",
                               stacklevel=2)
                 batch_size //= 2
+                progress.total = len(records) + math.ceil((count - start) / batch_size)
                 continue
-            progress.update(stop - start)
+            if partial is not None:
+                partial.save(records, batch_size)
+            progress.update(1)
             start = stop
     return records, batch_size
 
@@ -157,16 +198,17 @@ def _median(values: np.ndarray) -> float | None:
 def evaluate_attack(
     model: nn.Module, output: str, images: torch.Tensor, labels: torch.Tensor, attack: ResolvedAttack, *,
     device: torch.device, seed: int, batch_size: int, surrogate: TrainedModel | None = None,
-    desc: str = "attack",
+    desc: str = "attack", partial: PartialResult | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Attack ``images``/``labels`` (already ordered and cut) → (summary fields, per-sample arrays).
 
-    ``model`` maps pixels to scores, ``output`` is ``softmax`` or ``sigmoid``; the global RNG is
-    seeded with ``seed`` (random starts, SPSA directions, JSMA targets). ``batch_size`` is the
-    batch size asked for (already resolved: ``--batch-size``, else the setting's ``batch_size``).
+    ``model`` maps pixels to scores, ``output`` is ``softmax`` or ``sigmoid``; before each batch
+    the global RNG (random starts, SPSA directions, JSMA targets) is seeded with
+    ``batch_seed(seed, start)``, ``start`` the batch's first position, so that a run resumed
+    from ``partial`` equals an uninterrupted one. ``batch_size`` is the batch size asked for
+    (already resolved: ``--batch-size``, else the setting's ``batch_size``).
     """
     model.requires_grad_(False)
-    torch.manual_seed(seed)
     params = attack.params
     target = attack_target(model, output, params["attack_on"])
     context = AttackContext(
@@ -176,18 +218,24 @@ def evaluate_attack(
         surrogate=None if surrogate is None else Surrogate(
             attack_target(surrogate.model.requires_grad_(False), surrogate.spec.output, params["attack_on"]),
             lambda x: OUTPUTS[surrogate.spec.output][0](surrogate.model(x))),
+        records={},
     )
 
     def attack_one(start: int, stop: int) -> dict[str, Any]:
+        torch.manual_seed(batch_seed(seed, start))
         return _attack_batch(model, output, attack, target, context, images[start:stop].to(device),
                              labels[start:stop].to(device))
 
-    records, used = _run_batches(attack_one, len(labels), batch_size, desc, device)
+    records, used = _run_batches(attack_one, len(labels), batch_size, desc, device, partial)
     samples = {key: np.concatenate([r[key] for r in records]) for key in records[0] if key != "seconds"}
     samples["batch"] = np.concatenate([np.full(len(r["label"]), i) for i, r in enumerate(records)])
     samples["clean_correct"] = samples["clean_pred"] == samples["label"]
     samples["adv_correct"] = samples["adv_pred"] == samples["label"]
-    return _summary(samples, records, output, batch_size, used), samples
+    summary = _summary(samples, records, output, batch_size, used)
+    summary["chain_robust_accuracy"] = (
+        chain_robust_accuracy(samples[SURVIVED], params["components"]) if SURVIVED in samples else None
+    )
+    return summary, samples
 
 
 def _summary(samples: dict[str, np.ndarray], records: list[dict[str, Any]], output: str, requested: int,
@@ -221,20 +269,13 @@ def _summary(samples: dict[str, np.ndarray], records: list[dict[str, Any]], outp
         "adv_confidence_mean_misclassified": _mean(samples["adv_confidence"][adv_wrong]),
         "clean_rejection_rate": float(samples["clean_rejected"].mean()) if output == "sigmoid" else None,
         "adv_rejection_rate": float(samples["adv_rejected"].mean()) if output == "sigmoid" else None,
+        "zero_gradient_fraction": float(samples["zero_gradient"].mean()) if "zero_gradient" in samples else None,
         "seconds_total": total_seconds,
         "seconds_per_batch": total_seconds / len(records),
         "images_per_second": count / total_seconds if total_seconds > 0 else None,
         "batch_size": requested,
         "batch_size_used": used,
     }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _model_reference(model_dir: Path, trained: TrainedModel) -> dict[str, Any]:
@@ -244,33 +285,33 @@ def _model_reference(model_dir: Path, trained: TrainedModel) -> dict[str, Any]:
         "dir": str(model_dir),
         "name": trained.spec.name,
         "seed": trained.record.get("seed"),
-        "weights_sha256": _sha256(model_dir / WEIGHTS_FILE),
+        "weights_sha256": sha256_file(model_dir / WEIGHTS_FILE),
         "config_hash": provenance.get("config_hash"),
         "git": provenance.get("git"),
     }
 
 
-def write_result(out_path: Path, result: dict[str, Any], samples: dict[str, np.ndarray]) -> None:
-    """Write the per-sample ``.npz``, then the JSON (its presence with ``complete: true`` means done), atomically."""
-    def save(tmp: Path) -> None:
-        with tmp.open("wb") as file:
-            np.savez_compressed(file, **samples)
-
-    atomic_write(out_path.with_suffix(".npz"), save)
-    atomic_write_json(out_path, result)
-
-
 def _existing(out_path: Path, request_hash: str) -> dict[str, Any] | None:
-    """The result already at ``out_path`` if it is complete and was made for the same request."""
-    if not out_path.is_file() or not out_path.with_suffix(".npz").is_file():
-        return None
+    """The result already at ``out_path`` if it is valid (``newlogic.store.results``) and made for the same request."""
     try:
-        result = json.loads(out_path.read_text())
-    except json.JSONDecodeError:
+        result = read_result(out_path).data
+    except UserError:
         return None
-    if result.get("complete") is True and result.get("request_hash") == request_hash:
-        return result
-    return None
+    return result if result.get("request_hash") == request_hash else None
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained model loaded once for all of its settings, with its reference (``model_ref``)."""
+
+    trained: TrainedModel
+    ref: dict[str, Any]
+
+
+def load_model(model_dir: Path, device: torch.device) -> LoadedModel:
+    """Load the model in ``model_dir`` onto ``device`` and hash its weights once."""
+    trained = load_trained_model(model_dir, device)
+    return LoadedModel(trained, _model_reference(Path(model_dir), trained))
 
 
 def run_attack_setting(
@@ -279,27 +320,54 @@ def run_attack_setting(
 ) -> dict[str, Any]:
     """Attack the model in ``model_dir`` with ``setting`` and write ``out_path`` (+ ``.npz``); returns the result.
 
-    An existing complete result for the same model weights, parameters, limit, batch size and
-    seed is returned as it is, without recomputing.
+    One setting in one process (``newlogic attack``); ``newlogic.evaluation.runner`` runs all of a
+    model's settings in one. See ``attack_setting``.
     """
-    model_dir, out_path = Path(model_dir), Path(out_path)
+    torch_device = resolve_device(device)
+    target = load_model(model_dir, torch_device)
+    surrogate = None if surrogate_dir is None else load_model(surrogate_dir, torch_device)
+    dataset = target.trained.dataset
+    return attack_setting(target, setting, out_path, test_split=lambda: load_dataset(dataset, data_dir)[1],
+                          device=torch_device, limit=limit, batch_size=batch_size, seed=seed, surrogate=surrogate)
+
+
+def attack_setting(
+    loaded: LoadedModel, setting: dict[str, Any], out_path: Path, *, test_split: Callable[[], Split],
+    device: torch.device, limit: int | None, batch_size: int | None, seed: int, surrogate: LoadedModel | None,
+) -> dict[str, Any]:
+    """Attack ``loaded`` with ``setting`` (``{"attack": name, <parameter>: value}``) → ``out_path`` (+ ``.npz``).
+
+    An existing complete result for the same model weights, parameters, limit, batch size and
+    seed is returned as it is, without recomputing (and ``test_split()`` is not called). A run
+    that is killed resumes from its finished batches (``{setting}.partial.npz``). The result is
+    held under its lock (``newlogic.store.lock``) meanwhile: a second run on it fails at once.
+    """
+    out_path = Path(out_path)
+    with output_lock(out_path):  # one writer per result: a second run on it fails now, naming this one
+        outputs = (out_path, out_path.with_suffix(".npz"), partial_path(out_path))
+        remove_stale_temporaries(out_path.parent, tuple(path.name for path in outputs))
+        return _attack_setting(loaded, setting, out_path, test_split=test_split, device=device, limit=limit,
+                               batch_size=batch_size, seed=seed, surrogate=surrogate)
+
+
+def _attack_setting(
+    loaded: LoadedModel, setting: dict[str, Any], out_path: Path, *, test_split: Callable[[], Split],
+    device: torch.device, limit: int | None, batch_size: int | None, seed: int, surrogate: LoadedModel | None,
+) -> dict[str, Any]:
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive number of samples, got {limit}")
     if batch_size is not None and batch_size < 1:
         raise UserError(f"--batch-size must be positive, got {batch_size}")
-    torch_device = resolve_device(device)
-    trained = load_trained_model(model_dir, torch_device)
+    trained, model_ref = loaded.trained, loaded.ref
     attack = resolve_setting(setting, trained.dataset)
-    surrogate = None
-    if attack.spec.kind == "transfer":
-        if surrogate_dir is None:
-            raise UserError("attack transfer needs a surrogate model directory (--surrogate-dir)")
-        surrogate = load_trained_model(surrogate_dir, torch_device)
-        if surrogate.dataset != trained.dataset:
-            raise UserError(f"surrogate {surrogate_dir} was trained on {surrogate.dataset}, "
-                            f"the target on {trained.dataset}")
-    model_ref = _model_reference(model_dir, trained)
-    surrogate_ref = None if surrogate is None else _model_reference(Path(surrogate_dir), surrogate)
+    if attack.spec.kind != "transfer":
+        surrogate = None
+    elif surrogate is None:
+        raise UserError("attack transfer needs a surrogate model directory (--surrogate-dir)")
+    elif surrogate.trained.dataset != trained.dataset:
+        raise UserError(f"surrogate {surrogate.ref['dir']} was trained on {surrogate.trained.dataset}, "
+                        f"the target on {trained.dataset}")
+    surrogate_ref = None if surrogate is None else surrogate.ref
     requested_batch = batch_size or attack.params["batch_size"]
     request = {
         "schema_version": SCHEMA_VERSION, "model": model_ref["name"], "dataset": trained.dataset,
@@ -311,15 +379,18 @@ def run_attack_setting(
     request_hash = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
     existing = _existing(out_path, request_hash)
     if existing is not None:
+        print(f"{out_path.stem}: up to date ({out_path})", file=sys.stderr)
         return existing
 
-    test = load_dataset(trained.dataset, data_dir)[1]
+    test = test_split()
     order = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(seed))
     caps = [cap for cap in (limit, attack.params["num_images"]) if cap is not None]
     order = order[: min(caps)] if caps else order
+    partial = PartialResult(partial_path(out_path), request_hash)
     summary, samples = evaluate_attack(
         trained.model, trained.spec.output, test.images[order], test.labels[order], attack,
-        device=torch_device, seed=seed, batch_size=requested_batch, surrogate=surrogate, desc=out_path.stem,
+        device=device, seed=seed, batch_size=requested_batch, desc=out_path.stem, partial=partial,
+        surrogate=None if surrogate is None else surrogate.trained,
     )
     samples["index"] = order.numpy()
     result = {
@@ -345,12 +416,13 @@ def run_attack_setting(
         "test_size": len(test.labels),
         "subset": len(order) < len(test.labels),
         **summary,
-        "device": str(torch_device),
+        "device": str(device),
         "samples_file": out_path.with_suffix(".npz").name,
         "model_ref": model_ref,
         "surrogate_ref": surrogate_ref,
         "request_hash": request_hash,
         "provenance": collect_provenance(request),
     }
-    write_result(out_path, result, samples)
-    return result
+    written = write_result(out_path, result, samples)
+    partial.remove()
+    return written

@@ -19,6 +19,7 @@ Each set's rejection rate is ``#rejected / #inputs``; the mean max-probability
 (``max_c p_c``, ``newlogic.nn.outputs.probabilities``) is reported beside it.
 """
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from newlogic.data import load_dataset
+from newlogic.data import Split, load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.nn.outputs import probabilities, rejected
 from newlogic.spec import ModelSpec
 from newlogic.store.atomic import atomic_write_json
-from newlogic.store.model_dir import load_trained_model
-from newlogic.store.provenance import collect_provenance
+from newlogic.store.model_dir import TrainedModel, load_trained_model
+from newlogic.store.provenance import collect_provenance, config_hash
 from newlogic.training.negatives import permute_pixels
 
 SCHEMA_VERSION = 1
@@ -83,21 +84,53 @@ def rejection_statistics(model: nn.Module, spec: ModelSpec, images: torch.Tensor
     return {"count": len(images), "rejection_rate": rejections, "mean_max_probability": confidence}
 
 
+def _check_samples(n_samples: int) -> None:
+    if n_samples < 1:
+        raise UserError(f"noise rejection needs n_samples >= 1, got {n_samples}")
+
+
 def evaluate_noise_rejection(model_dir: Path, out_path: Path, *, data_dir: Path, device: str, n_samples: int = 1000,
                              seed: int = 0) -> dict[str, Any]:
     """Rejection rates of the model in ``model_dir`` on clean, uniform-noise and scrambled images; JSON to ``out_path``.
 
-    Returns (and writes atomically) ``{"schema_version", "model", "dataset", "output",
-    "rejection_definition", "threshold", "n_samples", "seed", "inputs": {"clean" | "uniform_noise" |
-    "scrambled": {"count", "rejection_rate", "mean_max_probability", "description"}}, "model_ref",
-    "provenance"}``.
+    Loads the model and the test split, then ``noise_rejection``.
     """
-    if n_samples < 1:
-        raise UserError(f"noise rejection needs n_samples >= 1, got {n_samples}")
-    model_dir, out_path = Path(model_dir), Path(out_path)
+    _check_samples(n_samples)
     torch_device = resolve_device(device)
     trained = load_trained_model(model_dir, torch_device)
     test = load_dataset(trained.dataset, data_dir)[1]
+    return noise_rejection(trained, test, Path(model_dir), Path(out_path), device=torch_device, n_samples=n_samples,
+                           seed=seed)
+
+
+def noise_request(trained: TrainedModel, n_samples: int, seed: int) -> dict[str, Any]:
+    """What a noise result depends on: the model (name, dataset, training fingerprint), ``n_samples``, ``seed``."""
+    return {"schema_version": SCHEMA_VERSION, "model": trained.spec.name, "dataset": trained.dataset,
+            "n_samples": n_samples, "seed": seed,
+            "config_hash": (trained.record.get("provenance") or {}).get("config_hash")}
+
+
+def noise_up_to_date(out_path: Path, trained: TrainedModel, n_samples: int, seed: int) -> bool:
+    """Whether ``out_path`` holds the noise result of this request (its ``provenance.config_hash``)."""
+    try:
+        result = json.loads(Path(out_path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    stored = result.get("provenance") if isinstance(result, dict) else None
+    expected = config_hash(noise_request(trained, n_samples, seed))
+    return isinstance(stored, dict) and stored.get("config_hash") == expected
+
+
+def noise_rejection(trained: TrainedModel, test: Split, model_dir: Path, out_path: Path, *, device: torch.device,
+                    n_samples: int, seed: int) -> dict[str, Any]:
+    """``evaluate_noise_rejection`` on a loaded model and test split.
+
+    Returns (and writes atomically) ``{"schema_version", "model", "dataset", "output",
+    "rejection_definition", "threshold", "n_samples", "seed", "inputs": {"clean" | "uniform_noise" |
+    "scrambled": {"count", "rejection_rate", "mean_max_probability", "description"}}, "model_ref",
+    "provenance"}``; ``provenance.config_hash`` is the hash of ``noise_request``.
+    """
+    _check_samples(n_samples)
     order = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(seed))[:n_samples]
     inputs = {
         "clean": (test.images, "the test split"),
@@ -106,12 +139,10 @@ def evaluate_noise_rejection(model_dir: Path, out_path: Path, *, data_dir: Path,
                       f"test images, pixels permuted (one order per {SCRAMBLE_GROUP} images)"),
     }
     statistics = {
-        name: {**rejection_statistics(trained.model, trained.spec, images, torch_device), "description": description}
+        name: {**rejection_statistics(trained.model, trained.spec, images, device), "description": description}
         for name, (images, description) in inputs.items()
     }
-    request = {"schema_version": SCHEMA_VERSION, "model": trained.spec.name, "dataset": trained.dataset,
-               "n_samples": n_samples, "seed": seed,
-               "config_hash": (trained.record.get("provenance") or {}).get("config_hash")}
+    request = noise_request(trained, n_samples, seed)
     result = {
         "schema_version": SCHEMA_VERSION,
         "model": trained.spec.name,

@@ -8,7 +8,6 @@ sample standard deviation); the point at ε = 0 is the mean clean accuracy of th
 Results without an ε (C&W, …) cannot be placed on the axis and are left out.
 """
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from newlogic.errors import UserError
+from newlogic.store.results import read_result
 
 DEFAULT_PRESET = "paper"
 PANEL_COLUMNS = 3
@@ -35,16 +35,8 @@ class Curve:
 
 
 def read_results(paths: Sequence[Path | str]) -> list[dict[str, Any]]:
-    """The result JSONs at ``paths``; an incomplete or missing one is a UserError naming it."""
-    results = []
-    for path in map(Path, paths):
-        if not path.is_file():
-            raise UserError(f"result {path} not found; run its attack first ('newlogic attack ... --out {path}')")
-        result = json.loads(path.read_text())
-        if result.get("complete") is not True:
-            raise UserError(f"result {path} is incomplete; run its attack again")
-        results.append(result)
-    return results
+    """The result JSONs at ``paths``, validated by ``newlogic.store.results.read_result`` (a UserError naming it)."""
+    return [read_result(path).data for path in paths]
 
 
 def panel_key(result: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -1,4 +1,4 @@
-"""What every figure shares: saving as PNG and PDF atomically, image panels, the conv1 layer, hooks.
+"""What the model figures share: image panels, the conv1 layer, hooks (saving: ``newlogic.figures.files``).
 
 Figures are built on ``matplotlib.figure.Figure`` objects, never through ``pyplot``: no global
 state, no display; ``savefig`` renders PNG with Agg and PDF with matplotlib's PDF backend.
@@ -6,36 +6,18 @@ state, no display; ``savefig`` renders PNG with Agg and PDF with matplotlib's PD
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from torch import nn
 
 from newlogic.errors import UserError
-from newlogic.store.atomic import atomic_write
 
-FORMATS = ("png", "pdf")
-DPI = 150
 DIVERGING_CMAP = "RdBu_r"  # red positive, blue negative, white 0
 IMAGE_CMAP = "gray"
-
-
-def figure_paths(out_dir: Path | str, stem: str) -> list[Path]:
-    """The files a figure named ``stem`` is saved to: ``out_dir/stem.png`` and ``out_dir/stem.pdf``."""
-    return [Path(out_dir) / f"{stem}.{ext}" for ext in FORMATS]
-
-
-def save_figure(figure: Figure, out_dir: Path | str, stem: str) -> list[Path]:
-    """Save ``figure`` as ``stem.png`` and ``stem.pdf`` under ``out_dir``, each atomically; returns the paths."""
-    paths = figure_paths(out_dir, stem)
-    for path, ext in zip(paths, FORMATS, strict=True):
-        atomic_write(path, lambda tmp, ext=ext: figure.savefig(tmp, format=ext, dpi=DPI, bbox_inches="tight"))
-    return paths
 
 
 def centred_norm(values: np.ndarray, minimum: float = 0.0) -> Normalize:

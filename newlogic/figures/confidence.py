@@ -9,7 +9,6 @@ crafted again. Bars are fractions of each set's images, 20 bins over [0, 1]; the
 the 0.5 threshold of rejection (``newlogic.evaluation.noise``).
 """
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from newlogic.errors import UserError
 from newlogic.evaluation.noise import CONFIDENCE_THRESHOLD, uniform_noise
 from newlogic.nn.outputs import probabilities
 from newlogic.spec import ModelSpec
+from newlogic.store.results import read_result
 
 BINS = np.linspace(0.0, 1.0, 21)
 NOISE_SAMPLES = 1000
@@ -38,15 +38,8 @@ def max_probabilities(model: nn.Module, spec: ModelSpec, images: torch.Tensor,
 
 def adversarial_confidence(result_path: Path | str) -> tuple[str, np.ndarray]:
     """``(setting, adv_confidence)`` of one attack result: its JSON's ``setting`` and its ``.npz`` array."""
-    result_path = Path(result_path)
-    if not result_path.is_file():
-        raise UserError(f"result {result_path} not found; run its attack first")
-    result = json.loads(result_path.read_text())
-    samples = result_path.parent / result.get("samples_file", result_path.with_suffix(".npz").name)
-    if not samples.is_file():
-        raise UserError(f"per-sample file {samples} of {result_path} not found; run its attack again")
-    with np.load(samples) as arrays:
-        return result.get("setting", result_path.stem), np.asarray(arrays["adv_confidence"], dtype=float)
+    result = read_result(result_path, ("adv_confidence",))
+    return result.setting, np.asarray(result.samples["adv_confidence"], dtype=float)
 
 
 def plot_confidence(sets: Mapping[str, np.ndarray], output: str, title: str = "") -> Figure:

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from newlogic.attacks import AttackContext, resolve_setting
 from newlogic.errors import UserError
-from newlogic.evaluation.evaluate import attack_target
+from newlogic.evaluation.target import attack_target
 from newlogic.figures.common import centred_norm, show_image, show_signed
 from newlogic.nn.outputs import predictions, probabilities, rejected
 from newlogic.store.model_dir import TrainedModel

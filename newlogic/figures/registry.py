@@ -1,18 +1,18 @@
 """The named figures and their entry points: one call per model, one per ablation, one for the depth plot.
 
-Files (``newlogic.figures.common.figure_paths``): each figure ``name`` is written as
+Files (``newlogic.figures.files.figure_paths``): each figure ``name`` is written as
 ``out_dir/name.png`` and ``out_dir/name.pdf``.
 
 - per model (``make_model_figures``): ``MODEL_FIGURES`` — ``conv1_weights``, ``top_patches``,
   ``interpolation``, ``confidence``, ``adversarial_gallery``;
-- per ablation (``make_ablation_figures``): ``accuracy_vs_eps``;
+- per ablation (``make_ablation_figures``): ``accuracy_vs_eps``, ``training_curves`` (from ``metrics.json``);
 - once (``make_depth_figure``): ``depth_propagation``.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from matplotlib.figure import Figure
@@ -20,17 +20,14 @@ from matplotlib.figure import Figure
 from newlogic.data import Split, load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
-from newlogic.figures.accuracy import plot_accuracy_vs_eps, read_results
-from newlogic.figures.common import figure_paths, save_figure
 from newlogic.figures.confidence import NOISE_SAMPLES, confidence_sets, plot_confidence
-from newlogic.figures.depth import plot_depth, read_depth_result
+from newlogic.figures.files import figure_paths, save_figure
 from newlogic.figures.gallery import DEFAULT_SETTING, GALLERY_SAMPLES, craft_gallery, plot_gallery
 from newlogic.figures.interpolation import DEFAULT_CLASSES, plot_interpolation
 from newlogic.figures.patches import N_CLUSTERS, TOP_FRACTION, plot_top_patches
 from newlogic.figures.weights import plot_conv1_weights
-from newlogic.options import from_dict
+from newlogic.options import AT_LEAST_ONE, NON_NEGATIVE, Range, check_ranges, from_dict
 from newlogic.store.model_dir import TrainedModel, load_trained_model
-from newlogic.store.paths import ACCURACY_FIGURE, DEPTH_FIGURE
 
 
 @dataclass(frozen=True)
@@ -41,17 +38,21 @@ class FigureOptions:
     (SPEC §6: 1%); ``n_clusters``: k-means patterns; ``weight_scope``: ``neuron`` or ``global``
     max|w| scaling; ``interpolation_classes``: digits x, y, z; ``gallery_setting``: the attack
     setting of the gallery (SPEC §6: C&W); ``gallery_samples``; ``noise_samples``: uniform-noise
-    images of the confidence histogram.
+    images of the confidence histogram. Ranges (``newlogic.options.check_ranges``): ``channel`` >= 0,
+    ``top_fraction`` in (0, 1], counts >= 1.
     """
 
-    channel: int = 0
-    top_fraction: float = TOP_FRACTION
-    n_clusters: int = N_CLUSTERS
+    channel: Annotated[int, NON_NEGATIVE] = 0
+    top_fraction: Annotated[float, Range(0, 1, low_open=True)] = TOP_FRACTION
+    n_clusters: Annotated[int, AT_LEAST_ONE] = N_CLUSTERS
     weight_scope: str = "neuron"
     interpolation_classes: tuple[int, int, int] = DEFAULT_CLASSES
     gallery_setting: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTING))
-    gallery_samples: int = GALLERY_SAMPLES
-    noise_samples: int = NOISE_SAMPLES
+    gallery_samples: Annotated[int, AT_LEAST_ONE] = GALLERY_SAMPLES
+    noise_samples: Annotated[int, AT_LEAST_ONE] = NOISE_SAMPLES
+
+    def __post_init__(self) -> None:
+        check_ranges(self, "figures")
 
 
 @dataclass(frozen=True)
@@ -135,16 +136,3 @@ def make_model_figures(model_dir: Path | str, out_dir: Path | str, *, data_dir: 
                                results=tuple(map(Path, results)), seed=seed,
                                options=from_dict(FigureOptions, dict(options or {}), "figures"))
     return [path for name in names for path in save_figure(MODEL_FIGURES[name](inputs), out_dir, name)]
-
-
-def make_ablation_figures(results: Sequence[Path | str], out_dir: Path | str, *,
-                          labels: Mapping[str, str] | None = None, title: str = "") -> list[Path]:
-    """``accuracy_vs_eps`` of an ablation's result JSONs (``labels``: model name → row label); returns the files."""
-    figure = plot_accuracy_vs_eps(read_results(results), labels,
-                                  title=f"Accuracy versus perturbation size {title}".strip())
-    return save_figure(figure, out_dir, ACCURACY_FIGURE)
-
-
-def make_depth_figure(depth_json: Path | str, out_dir: Path | str) -> list[Path]:
-    """``depth_propagation`` from ``newlogic.evaluation.depth.run_depth_experiment``'s JSON; returns the files."""
-    return save_figure(plot_depth(read_depth_result(depth_json)), out_dir, DEPTH_FIGURE)

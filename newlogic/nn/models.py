@@ -15,7 +15,7 @@ modified: ``DenseUnit (→ classes·F) → Fold``, no activation.
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import torch
 from torch import nn
@@ -24,6 +24,7 @@ from newlogic.errors import UserError
 from newlogic.nn.activations import RELOG_FORMS, RampedReLog, ReLogSettings, make_activation
 from newlogic.nn.folding import Fold
 from newlogic.nn.units import ConvUnit, DenseUnit, Unit
+from newlogic.options import FRACTION, NON_NEGATIVE, POSITIVE, Range, check_ranges
 from newlogic.spec import ModelSpec
 
 # kuangliu/pytorch-cifar models/vgg.py: conv widths, 'M' = 2×2 max-pool (SPEC §3)
@@ -34,6 +35,7 @@ VGG_CONFIGS: dict[str, list[int | str]] = {
     "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
 AUTO_ARCH_BY_SIZE = {(28, 28): "mnist_cnn", (32, 32): "vgg16"}
+AT_MOST_ONE = Range(high=1.0)  # a ramp's start: a negative one delays the ramp
 
 
 @dataclass(frozen=True)
@@ -47,36 +49,28 @@ class ArchOptions:
     after each ReLog. ``normalize``: ``(x - mean) / std`` of the ``InputShape`` as the first layer.
     ``relog_form``: ``journal`` or ``beta`` (with ``relog_beta``). ``relog_start``/``relog_step``:
     the ReLU→ReLog ramp s; ``curvature_step``: the curvature ramp a (CIFAR recipe: 1e-4).
+    Ranges (``Annotated``, checked by ``newlogic.options.check_ranges``): ``bn_momentum`` in (0, 1],
+    ``relog_beta`` > 0, ``relog_start`` <= 1 (below 0 delays the ramp), ramp steps in [0, 1]; numbers finite.
     """
 
     arch: str = "auto"
     batchnorm: bool = False
-    bn_momentum: float = 0.01
-    modification_start_layer: int = 0
+    bn_momentum: Annotated[float, Range(0, 1, low_open=True)] = 0.01
+    modification_start_layer: Annotated[int, NON_NEGATIVE] = 0
     centering: bool = False
     normalize: bool = False
     relog_form: str = "journal"
-    relog_beta: float = 1.0
-    relog_start: float = 0.0
-    relog_step: float = 0.001
-    curvature_step: float = 1e-3
+    relog_beta: Annotated[float, POSITIVE] = 1.0
+    relog_start: Annotated[float, AT_MOST_ONE] = 0.0
+    relog_step: Annotated[float, FRACTION] = 0.001
+    curvature_step: Annotated[float, FRACTION] = 1e-3
 
     def __post_init__(self) -> None:
         if self.arch != "auto" and self.arch not in ARCHITECTURES:
             raise UserError(f"unknown architecture {self.arch!r}; valid: auto, {', '.join(ARCHITECTURES)}")
         if self.relog_form not in RELOG_FORMS:
             raise UserError(f"unknown relog_form {self.relog_form!r}; valid: {', '.join(RELOG_FORMS)}")
-        checks = {
-            "bn_momentum": (0.0 < self.bn_momentum <= 1.0, "in (0, 1]"),
-            "modification_start_layer": (self.modification_start_layer >= 0, ">= 0"),
-            "relog_beta": (self.relog_beta > 0.0, "> 0"),
-            "relog_step": (self.relog_step >= 0.0, ">= 0"),
-            "curvature_step": (self.curvature_step >= 0.0, ">= 0"),
-        }
-        for name, (valid, rule) in checks.items():
-            if not valid:
-                raise UserError(f"architecture option {name} = {getattr(self, name)!r} must be {rule}")
-
+        check_ranges(self, "architecture")
 
     def relog_settings(self, base: float) -> ReLogSettings:
         """The plain values ``make_activation`` takes: ReLog base n (from the name), form, β, ramp, centering."""

@@ -3,12 +3,29 @@
 A reader (or a job killed half-way) never sees a half-written file.
 """
 
+import errno
+import io
 import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from newlogic.errors import UserError
+
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+
+def remove_stale_temporaries(directory: Path, names: tuple[str, ...]) -> None:
+    """Delete the temp files (``.{name}.*.tmp``) that a killed atomic write of one of ``names`` left in ``directory``.
+
+    Call it only while holding the lock of the outputs (``newlogic.store.lock.output_lock``): then
+    the writers of those temp files are gone, and a live run's temp file is never touched.
+    """
+    for name in names:
+        for stale in Path(directory).glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
 
 
 def _umask() -> int:
@@ -19,6 +36,8 @@ def _umask() -> int:
 
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` and rename the result to ``path`` (same directory, fsynced).
+
+    A full disk or quota (ENOSPC, EDQUOT) is a UserError naming it; the temp file is removed.
 
     The file gets the usual permissions (0666 minus the umask), not ``mkstemp``'s private 0600,
     so results on a shared cluster file system stay readable by the group.
@@ -34,6 +53,11 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_path, path)
+    except OSError as error:
+        if error.errno in FULL_DISK:
+            raise UserError(f"cannot write {path}: {errno.errorcode[error.errno]} ({os.strerror(error.errno)}); "
+                            "free space on that file system, then run again") from None
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
     return path
@@ -50,7 +74,13 @@ def atomic_write_json(path: Path | str, obj: Any) -> Path:
 
 
 def atomic_torch_save(obj: Any, path: Path | str) -> Path:
-    """``torch.save`` to ``path`` atomically."""
+    """``torch.save`` to ``path`` atomically.
+
+    Serialised in memory first, then written as plain bytes: a full disk then raises ENOSPC as an
+    ``OSError`` (torch's own file writer reports it as ``unexpected pos …``).
+    """
     import torch
 
-    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getbuffer()))

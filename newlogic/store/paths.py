@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+RESULTS_DIR = "results"
+RUN_DIR = "{results}/runs/{run}"  # a named run (workflow config `run`): a sweep's points never share a directory
 MODEL_DIR = "{results}/models/{dataset}/{model}/seed{seed}"
 RESULT_JSON = "{results}/attacks/{dataset}/{model}/seed{seed}/{setting}.json"
 RESULT_NPZ = "{results}/attacks/{dataset}/{model}/seed{seed}/{setting}.npz"
@@ -16,11 +18,18 @@ TABLE = "{results}/tables/{ablation}.{ext}"
 # workflow knows its outputs without importing torch and matplotlib)
 MODEL_FIGURE_NAMES = ("conv1_weights", "top_patches", "interpolation", "confidence", "adversarial_gallery")
 ACCURACY_FIGURE = "accuracy_vs_eps"
+TRAINING_CURVES_FIGURE = "training_curves"
 DEPTH_FIGURE = "depth_propagation"
 TABLE_FORMATS = ("csv", "md", "tex")
+SUMMARY_EXT = "summary.json"  # {results}/tables/{ablation}.summary.json: newlogic.report.summary
 # files of a model directory that the workflow tracks (newlogic.store.model_dir documents the rest)
 METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.pt"
+
+
+def results_dir(run: str | None = None) -> str:
+    """Where a workflow run writes: ``results``, or ``results/runs/{run}`` for a named run."""
+    return RESULTS_DIR if run is None else RUN_DIR.format(results=RESULTS_DIR, run=run)
 
 
 def model_dir(results: Path | str, dataset: str, model: str, seed: int) -> Path:

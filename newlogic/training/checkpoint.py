@@ -1,7 +1,8 @@
 """Resumable training state (docs/architecture.md: ``checkpoint.pt``).
 
-Training checks a ``StopRequest`` between batches: SIGTERM or SIGUSR1 sets it, and the loop
-saves a checkpoint of its exact position and stops.
+Training checks a ``StopRequest`` between batches: SIGTERM or SIGUSR1 sets it, and so does
+the job's own deadline (``job_deadline``: the Slurm job's end time minus a margin), and the loop
+saves a checkpoint of its exact position and stops (cluster/README.md says why both).
 
 A checkpoint is one ``torch.save`` file, written atomically (temp file + rename), loaded with
 ``weights_only=True``. It holds what the training loop puts in it (model, optimizer and
@@ -11,13 +12,17 @@ format and the fingerprint: a corrupt file, or one written for another model, da
 or option set, raises ``UserError``; training never silently restarts from scratch.
 """
 
+import os
 import pickle
 import random
 import signal
+import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +34,10 @@ from newlogic.store.atomic import atomic_torch_save
 
 CHECKPOINT_FORMAT = "newlogic-checkpoint"
 CHECKPOINT_VERSION = 1
-STOP_SIGNALS = ("SIGTERM", "SIGUSR1")  # what Slurm sends before the time limit (--signal)
+STOP_SIGNALS = ("SIGTERM", "SIGUSR1")  # what Slurm sends at the time limit, on preemption and with --signal
+STOP_MARGIN_ENV = "NEWLOGIC_STOP_MARGIN"  # seconds before the job's end at which training checkpoints and stops
+DEFAULT_STOP_MARGIN = 300.0  # covers a batch, the epoch's test evaluation and the checkpoint write on the paper configs
+SQUEUE_TIMEOUT = 10  # seconds
 
 
 @dataclass(frozen=True)
@@ -132,33 +140,91 @@ def load_checkpoint(path: Path, fingerprint: str, device: torch.device) -> dict[
     return payload
 
 
-def remove_stale_temporaries(directory: Path, names: tuple[str, ...]) -> None:
-    """Delete temp files that a killed atomic write of one of ``names`` left in ``directory``."""
-    for name in names:
-        for stale in directory.glob(f".{name}.*.tmp"):
-            stale.unlink(missing_ok=True)
-
-
 class StopRequest:
-    """Set by SIGTERM/SIGUSR1; the loop checks it between batches."""
+    """Why training must stop now: SIGTERM/SIGUSR1 arrived, or the ``deadline`` (Unix seconds) passed.
 
-    def __init__(self) -> None:
+    The loop checks ``reason`` between batches.
+    """
+
+    def __init__(self, deadline: float | None = None) -> None:
         self.signal_name: str | None = None
+        self.deadline = deadline
 
     def __call__(self, signum: int, _frame: Any) -> None:
         self.signal_name = signal.Signals(signum).name
 
+    @property
+    def reason(self) -> str | None:
+        """The signal's name, ``the job's deadline (…)`` once it passed, else None."""
+        if self.signal_name is not None:
+            return self.signal_name
+        if self.deadline is not None and time.time() >= self.deadline:
+            return f"the job's deadline ({utc_clock(self.deadline)}, before its time limit)"
+        return None
+
+
+def utc_clock(seconds: float) -> str:
+    """Unix seconds as ``YYYY-MM-DD HH:MM:SS UTC``."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def stop_margin(value: float | None, environ: Mapping[str, str] = os.environ) -> float:
+    """``value``, else ``$NEWLOGIC_STOP_MARGIN``, else ``DEFAULT_STOP_MARGIN``; UserError unless a number ≥ 0."""
+    text = environ.get(STOP_MARGIN_ENV) if value is None else value
+    if text is None:
+        return DEFAULT_STOP_MARGIN
+    try:
+        margin = float(text)
+    except ValueError:
+        margin = -1.0
+    if not margin >= 0:
+        source = "--stop-margin" if value is not None else f"${STOP_MARGIN_ENV}"
+        raise UserError(f"{source}={text!r}: expected seconds, a number >= 0")
+    return margin
+
+
+def slurm_end_time(environ: Mapping[str, str] = os.environ) -> float | None:
+    """The end of the Slurm job this process runs in (Unix seconds); None outside a job or without a limit.
+
+    ``$SLURM_JOB_END_TIME`` (set by Slurm >= 23.02), else ``squeue -h -j $SLURM_JOB_ID -o %e``
+    (ISO time in the local time zone), which also sees a limit changed while the job runs.
+    """
+    if environ.get("SLURM_JOB_END_TIME", "").isdigit():
+        return float(environ["SLURM_JOB_END_TIME"])
+    job = environ.get("SLURM_JOB_ID", "")
+    if not job.isdigit():
+        return None
+    try:
+        answer = subprocess.run(["squeue", "-h", "-j", job, "-o", "%e"], capture_output=True, text=True,
+                                timeout=SQUEUE_TIMEOUT, check=True)
+        return datetime.fromisoformat(answer.stdout.strip()).timestamp()
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None  # no squeue, no answer, or "Unknown"/"N/A" (no time limit)
+
+
+def job_deadline(margin: float, environ: Mapping[str, str] = os.environ) -> float | None:
+    """``slurm_end_time() − margin``: when training must checkpoint and stop; None when the job has no end."""
+    end = slurm_end_time(environ)
+    return None if end is None else end - margin
+
 
 @contextmanager
-def stop_on_signals() -> Iterator[StopRequest]:
-    """Catch SIGTERM and SIGUSR1 while training (main thread only), restoring the old handlers after."""
-    request = StopRequest()
+def stop_on_signals(deadline: float | None = None) -> Iterator[StopRequest]:
+    """Catch SIGTERM and SIGUSR1 while training (main thread only), restoring the old handlers after.
+
+    The request also stops training once ``deadline`` (Unix seconds, see ``job_deadline``) passed.
+    A signal that a handler installed earlier recorded (its ``signal_name``: the CLI's
+    ``EarlySignals``, which covers the imports) counts as received.
+    """
+    request = StopRequest(deadline)
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for name in STOP_SIGNALS:
             if hasattr(signal, name):
                 number = getattr(signal, name)
                 previous[number] = signal.signal(number, request)
+    pending = [getattr(handler, "signal_name", None) for handler in previous.values()]
+    request.signal_name = next((name for name in pending if name), None)  # caught early (``EarlySignals``)
     try:
         yield request
     finally:

@@ -17,6 +17,7 @@ ramp (ReLog strength, curvature) advances once per optimiser step.
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.optim import lr_scheduler
-from tqdm import tqdm
 
 from newlogic.data import DatasetInfo, Split, dataset_info, load_dataset
 from newlogic.device import resolve_device
@@ -33,6 +33,7 @@ from newlogic.nn.init import initialize
 from newlogic.nn.models import ArchOptions, build_model, max_fit_parameters, ramp_state
 from newlogic.nn.outputs import predictions, rejected
 from newlogic.options import from_dict, to_dict
+from newlogic.progress_log import ProgressBar
 from newlogic.spec import ModelSpec, parse_model_name
 from newlogic.store.model_dir import SCHEMA_VERSION
 from newlogic.store.provenance import config_hash
@@ -188,8 +189,14 @@ def evaluate_split(model: nn.Module, split: Split, spec: ModelSpec, batch_size: 
     return {"loss": loss, "accuracy": correct, "rejected": rejections}
 
 
-def train_epoch(run: Run, progress: Progress, stop: StopRequest | None = None, bar: tqdm | None = None) -> bool:
-    """Train from ``progress`` to the end of its epoch; False when a stop request came first."""
+def train_epoch(
+    run: Run, progress: Progress, stop: StopRequest | None = None, bar: ProgressBar | None = None,
+    on_step: Callable[[Progress], None] | None = None,
+) -> bool:
+    """Train from ``progress`` to the end of its epoch; False when a stop request came first.
+
+    ``on_step(progress)`` runs after every optimiser step (the TensorBoard curves' snapshots).
+    """
     size, batch_size = len(run.train.labels), run.config.batch_size
     if progress.permutation is None:
         progress.permutation = torch.randperm(size, generator=run.random.host).to(run.device)
@@ -200,11 +207,13 @@ def train_epoch(run: Run, progress: Progress, stop: StopRequest | None = None, b
     run.model.train()
     try:
         while progress.batch < run.steps_per_epoch:
-            if stop is not None and stop.signal_name is not None:
+            if stop is not None and stop.reason is not None:
                 return False
             index = progress.permutation[progress.batch * batch_size:(progress.batch + 1) * batch_size]
             train_step(run, run.train.images[index], run.train.labels[index], progress.epoch, progress.sums)
             progress.batch += 1
+            if on_step is not None:
+                on_step(progress)
             if bar is not None:
                 bar.update(1)
     finally:

@@ -7,8 +7,10 @@ negatives and a 0/1 weight per negative (0 = drop it), so the shapes never depen
 data and nothing waits for the device.
 
 Sources: negative ``i`` is made from image ``i mod B`` of the (already shuffled) batch.
-Small per-batch choices (which scrambling, the permutations) are drawn from the host
-generator; per-image draws from the device generator.
+Which scrambling a batch gets is drawn from the host generator; the permutations are drawn
+on the images' device, from ``_generator(images, host, device)``: the host generator for CPU
+images (the draws, and so the results, of earlier versions), the device generator on a GPU
+(no index copy from the host per batch); per-image draws from the device generator.
 """
 
 from collections.abc import Callable
@@ -31,23 +33,39 @@ def _sources(images: torch.Tensor, count: int) -> torch.Tensor:
     return images[torch.arange(count, device=images.device) % images.shape[0]]
 
 
-def permute_pixels(images: torch.Tensor, host: torch.Generator) -> torch.Tensor:
-    """One random order of the ``H·W`` pixel positions, the same for every image and channel."""
+def _generator(images: torch.Tensor, host: torch.Generator, device: torch.Generator) -> torch.Generator:
+    """Where a batch's permutations are drawn: ``host`` for CPU images, else the device generator."""
+    return host if images.device.type == "cpu" else device
+
+
+def permute_pixels(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One random order of the ``H·W`` pixel positions, the same for every image and channel.
+
+    The order is drawn on ``generator``'s device (moved to the images' device if that differs).
+    """
     batch, channels, height, width = images.shape
-    order = torch.randperm(height * width, generator=host).to(images.device)
+    order = torch.randperm(height * width, generator=generator, device=generator.device).to(images.device)
     return images.reshape(batch, channels, height * width)[:, :, order].reshape(images.shape)
 
 
-def block_order(size: int, block: int, host: torch.Generator) -> torch.Tensor:
-    """Indices ``0..size-1`` cut into consecutive blocks of ``block`` (the last may be shorter), blocks shuffled."""
-    blocks = torch.arange(size).split(block)
-    return torch.cat([blocks[i] for i in torch.randperm(len(blocks), generator=host).tolist()])
+def block_order(size: int, block: int, generator: torch.Generator) -> torch.Tensor:
+    """Indices ``0..size-1`` cut into consecutive blocks of ``block`` (the last may be shorter), blocks shuffled.
+
+    With ``perm`` a random order of the ``⌈size/block⌉`` blocks and ``rank[perm[k]] = k``, index
+    ``i`` goes to the place given by sorting ``rank[i // block]·size + i``: block by block in the
+    order ``perm``, each block's indices kept in order (on ``generator``'s device, no host sync).
+    """
+    indices = torch.arange(size, device=generator.device)
+    perm = torch.randperm(-(-size // block), generator=generator, device=generator.device)
+    rank = torch.empty_like(perm)
+    rank[perm] = torch.arange(len(perm), device=generator.device)
+    return (rank[indices // block] * size + indices).argsort()
 
 
-def scramble_blocks(images: torch.Tensor, block: int, host: torch.Generator) -> torch.Tensor:
+def scramble_blocks(images: torch.Tensor, block: int, generator: torch.Generator) -> torch.Tensor:
     """Permute blocks of ``block`` rows, then blocks of ``block`` columns (one order per batch)."""
-    rows = block_order(images.shape[2], block, host).to(images.device)
-    columns = block_order(images.shape[3], block, host).to(images.device)
+    rows = block_order(images.shape[2], block, generator).to(images.device)
+    columns = block_order(images.shape[3], block, generator).to(images.device)
     return images[:, :, rows][:, :, :, columns]
 
 
@@ -67,10 +85,11 @@ class Scrambling:
     ) -> Negatives:
         sources = _sources(images, count)
         choice = int(torch.randint(len(self.block_sizes) + 1, (1,), generator=host))
+        generator = _generator(images, host, device)
         if choice == len(self.block_sizes):
-            negatives = permute_pixels(sources, host)
+            negatives = permute_pixels(sources, generator)
         else:
-            negatives = scramble_blocks(sources, self.block_sizes[choice], host)
+            negatives = scramble_blocks(sources, self.block_sizes[choice], generator)
         return negatives, torch.ones(count, device=images.device)
 
     @classmethod

@@ -3,7 +3,7 @@
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
@@ -12,7 +12,7 @@ from torch.optim import lr_scheduler
 from newlogic.errors import UserError
 from newlogic.nn.init import INIT_METHODS
 from newlogic.nn.models import ArchOptions
-from newlogic.options import from_dict
+from newlogic.options import NON_NEGATIVE, POSITIVE, Range, check_ranges, from_dict
 from newlogic.training.augment import AUGMENTATIONS
 from newlogic.training.recipes import recipe
 
@@ -29,6 +29,13 @@ SCHEDULES: dict[str, Callable[[torch.optim.Optimizer, "TrainOptions"], lr_schedu
     "exponential": lambda opt, c: lr_scheduler.ExponentialLR(opt, gamma=c.schedule_gamma),
 }
 
+RAMP_FRACTION = Range(0, 1, low_open=True)  # a ramp must finish within training
+# each ramp's forms: its per-step ArchOptions field, then its TrainOptions fields in epochs and as a fraction
+RAMP_FORMS: dict[str, tuple[str, str, str]] = {
+    "relog": ("relog_step", "relog_ramp_epochs", "relog_ramp_fraction"),
+    "curvature": ("curvature_step", "curvature_ramp_epochs", "curvature_ramp_fraction"),
+}
+
 
 @dataclass(frozen=True)
 class TrainOptions:
@@ -38,59 +45,84 @@ class TrainOptions:
     ``schedule_gamma`` every ``schedule_step_epochs``); ``exponential`` (× ``schedule_gamma``
     each epoch). ``grad_clip``: max gradient norm (``grad_clip_norm``-norm), None = off
     (journal: clipping to L∞ 5 silently broke training); when on, the fraction of clipped
-    steps is logged. ``relog_ramp_epochs`` / ``curvature_ramp_epochs``: None = the per-step
-    ``ArchOptions.relog_step`` / ``curvature_step``; else the step becomes
-    ``1 / (ramp_epochs · steps_per_epoch)`` (recorded in the model directory's architecture).
+    steps is logged. Each ramp (ReLU→ReLog, curvature; SPEC §2) has three forms, see
+    ``resolve_options``: per step (``ArchOptions.relog_step`` / ``curvature_step``), in epochs
+    (``relog_ramp_epochs`` / ``curvature_ramp_epochs``: step ``1 / (ramp_epochs · steps_per_epoch)``)
+    or as a fraction of training (``relog_ramp_fraction`` / ``curvature_ramp_fraction``: step
+    ``1 / (fraction · epochs · steps_per_epoch)``); the per-step size is recorded in the model
+    directory's architecture, the form given in its training.
+    Ranges (``Annotated``, checked by ``newlogic.options.check_ranges``): counts, ``lr``, step sizes and
+    ramps > 0; momentum, weight decay, start epochs, ratios >= 0; every number finite.
     """
 
-    epochs: int = 20
-    batch_size: int = 64
+    epochs: Annotated[int, POSITIVE] = 20
+    batch_size: Annotated[int, POSITIVE] = 64
     optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.0
+    lr: Annotated[float, POSITIVE] = 1e-3
+    momentum: Annotated[float, NON_NEGATIVE] = 0.0
     amsgrad: bool = False
-    weight_decay: float = 0.0
+    weight_decay: Annotated[float, NON_NEGATIVE] = 0.0
     schedule: str = "none"
-    schedule_step_epochs: int = 10
-    schedule_gamma: float = 0.1
-    schedule_min_lr: float = 0.0
+    schedule_step_epochs: Annotated[int, POSITIVE] = 10
+    schedule_gamma: Annotated[float, POSITIVE] = 0.1
+    schedule_min_lr: Annotated[float, NON_NEGATIVE] = 0.0
     init: str = "kaiming"
     augment: str = "none"
-    grad_clip: float | None = None
-    grad_clip_norm: float = 2.0
-    regularization_start_epoch: int = 0
-    negatives_ratio: float = 1.0
-    negatives_start_epoch: int = 1
-    relog_ramp_epochs: float | None = None
-    curvature_ramp_epochs: float | None = None
-    eval_batch_size: int = 1000
+    grad_clip: Annotated[float | None, POSITIVE] = None
+    grad_clip_norm: Annotated[float, POSITIVE] = 2.0
+    regularization_start_epoch: Annotated[int, NON_NEGATIVE] = 0
+    negatives_ratio: Annotated[float, NON_NEGATIVE] = 1.0
+    negatives_start_epoch: Annotated[int, NON_NEGATIVE] = 1
+    relog_ramp_epochs: Annotated[float | None, POSITIVE] = None
+    curvature_ramp_epochs: Annotated[float | None, POSITIVE] = None
+    relog_ramp_fraction: Annotated[float | None, RAMP_FRACTION] = None
+    curvature_ramp_fraction: Annotated[float | None, RAMP_FRACTION] = None
+    eval_batch_size: Annotated[int, POSITIVE] = 1000
 
     def __post_init__(self) -> None:
         choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTATIONS, "init": INIT_METHODS}
         for key, valid in choices.items():
             if getattr(self, key) not in valid:
                 raise UserError(f"unknown training.{key} {getattr(self, key)!r}; valid: {', '.join(valid)}")
-        positive = ("epochs", "batch_size", "lr", "eval_batch_size", "schedule_step_epochs", "relog_ramp_epochs",
-                    "curvature_ramp_epochs", "grad_clip")
-        for key in positive:
-            value = getattr(self, key)
-            if value is not None and value <= 0:
-                raise UserError(f"training.{key} must be > 0, got {value!r}")
-        for key in ("momentum", "weight_decay", "negatives_ratio", "regularization_start_epoch",
-                    "negatives_start_epoch", "schedule_min_lr"):
-            if getattr(self, key) < 0:
-                raise UserError(f"training.{key} must be >= 0, got {getattr(self, key)!r}")
+        check_ranges(self, "training")
+
+
+def _ramp_form(ramp: str, training: dict[str, Any], architecture: dict[str, Any]) -> dict[str, Any]:
+    """The training keys that drop the recipe's other forms of ``ramp`` when the overrides give one form.
+
+    A form is given when its key has a value (not None); two forms of one ramp are a UserError.
+    """
+    step_key, *training_keys = RAMP_FORMS[ramp]
+    given = [key for key in training_keys if training.get(key) is not None]
+    given += [step_key] if architecture.get(step_key) is not None else []
+    if len(given) > 1:
+        raise UserError(f"the {ramp} ramp is given as both {given[0]} and {given[1]}; give one of "
+                        f"architecture.{step_key} (per step), training.{training_keys[0]}, training.{training_keys[1]}")
+    return {key: None for key in training_keys if key not in given} if given else {}
 
 
 def resolve_options(
     dataset: str, training: dict[str, Any], architecture: dict[str, Any], train_size: int
 ) -> tuple[TrainOptions, ArchOptions]:
-    """The dataset's recipe with the overrides on top, validated; ramps in epochs turned into per-step sizes."""
+    """The dataset's recipe with the overrides on top, validated; ramps turned into per-step sizes (SPEC §2).
+
+    Each recipe states its ramps as a fraction f of training, so the dataset's size sets the
+    step: ``1 / (f · epochs · steps_per_epoch)`` with ``steps_per_epoch = ⌈train_size / batch_size⌉``.
+    A config may give a ramp in one other form instead: per step (``architecture.relog_step``,
+    the journal's 0.001) or in epochs (step ``1 / (ramp_epochs · steps_per_epoch)``); the form the
+    overrides give replaces the recipe's. A step is at most 1 (a ramp shorter than one step is full
+    from the first step on).
+    """
     base = recipe(dataset)
-    config = from_dict(TrainOptions, {**base.training, **training}, "training")
+    dropped = {key: value for ramp in RAMP_FORMS for key, value in _ramp_form(ramp, training, architecture).items()}
+    config = from_dict(TrainOptions, {**base.training, **dropped, **training}, "training")
     options = from_dict(ArchOptions, {**base.architecture, **architecture}, "architecture")
     steps = math.ceil(train_size / config.batch_size)
-    ramps = {"relog_step": config.relog_ramp_epochs, "curvature_step": config.curvature_ramp_epochs}
-    return config, replace(options, **{key: 1.0 / (epochs * steps) for key, epochs in ramps.items() if epochs})
-
-
+    sizes: dict[str, float] = {}
+    for step_key, epochs_key, fraction_key in RAMP_FORMS.values():
+        epochs, fraction = getattr(config, epochs_key), getattr(config, fraction_key)
+        if fraction is not None:
+            sizes[step_key] = min(1.0, 1.0 / (fraction * config.epochs * steps))
+        elif epochs is not None:
+            sizes[step_key] = min(1.0, 1.0 / (epochs * steps))
+    return config, replace(options, **sizes)

@@ -1,21 +1,9 @@
-# Analyses beyond attacks (SPEC §6): noise rejection per training run, depth propagation once.
+# Analyses beyond attacks (SPEC §6): depth propagation once. Noise rejection of each training run
+# is part of its evaluate job (workflow/rules/attack.smk).
 
 
-rule noise:
-    input:
-        metrics=MODEL_METRICS,
-        weights=MODEL_WEIGHTS,
-    output:
-        NOISE_JSON,
-    params:
-        model_dir=model_dir,
-    log:
-        "logs/noise/{dataset}/{model}/seed{seed}.log",
-    benchmark:
-        "benchmarks/noise/{dataset}/{model}/seed{seed}.tsv"
-    shell:
-        "OMP_NUM_THREADS={threads} newlogic noise --model-dir {params.model_dir} --out {output} --seed {wildcards.seed}"
-        " --data-dir {config[data_dir]} --device {config[device]} > {log} 2>&1"
+localrules:
+    depth,
 
 
 rule depth:
@@ -25,5 +13,7 @@ rule depth:
         "logs/depth.log",
     benchmark:
         "benchmarks/depth.tsv"
+    conda:
+        "../envs/newlogic.yaml"
     shell:
         "newlogic inspect depth --out {output} > {log} 2>&1"

@@ -1,39 +1,46 @@
-# One attack setting on one training run, then the gradient-masking checks over all of its results.
+# Evaluation of one training run in one job: all of its attack settings, noise rejection and the
+# gradient-masking checks (`newlogic evaluate`). A rule's outputs are fixed, so models that meet
+# different settings get different rules (`evaluation_groups`: `evaluate`, `evaluate_2`, ...).
+# Results are `update()` outputs: Snakemake keeps them when the job reruns, and the library skips
+# each finished one (its `request_hash`), so a deleted result recomputes only that setting.
 
 
-rule attack:
-    input:
-        metrics=MODEL_METRICS,
-        weights=MODEL_WEIGHTS,
-        surrogate=surrogate_inputs,
-    output:
-        result=RESULT_JSON,
-        samples=RESULT_NPZ,
-    params:
-        model_dir=model_dir,
-        attack=lambda w: config["attacks"][w.setting]["attack"],
-        setting=attack_setting,
-        run_options=attack_run_options,
-    log:
-        "logs/attack/{dataset}/{model}/seed{seed}/{setting}.log",
-    benchmark:
-        "benchmarks/attack/{dataset}/{model}/seed{seed}/{setting}.tsv"
-    threads: 1
-    shell:
-        "OMP_NUM_THREADS={threads} newlogic attack --model-dir {params.model_dir} --attack {params.attack}"
-        " --setting {params.setting:q} {params.run_options}"
-        " --seed {wildcards.seed} --out {output.result} --data-dir {config[data_dir]} --device {config[device]}"
-        " > {log} 2>&1"
+for index, (settings, models) in enumerate(evaluation_groups()):
 
-
-rule checks:
-    input:
-        model_results,
-    output:
-        CHECKS_JSON,
-    log:
-        "logs/checks/{dataset}/{model}/seed{seed}.log",
-    benchmark:
-        "benchmarks/checks/{dataset}/{model}/seed{seed}.tsv"
-    shell:
-        "newlogic checks --results {input} --out {output} > {log} 2>&1"
+    rule:
+        name:
+            evaluation_rule(index)
+        input:
+            metrics=MODEL_METRICS,
+            weights=MODEL_WEIGHTS,
+            surrogates=surrogate_inputs,
+        output:
+            *[update(RESULT_JSON.replace("{setting}", setting)) for setting in settings],
+            *[update(RESULT_NPZ.replace("{setting}", setting)) for setting in settings],
+            noise=update(NOISE_JSON),
+            checks=CHECKS_JSON,
+        log:
+            "logs/evaluate/{dataset}/{model}/seed{seed}.log",
+        benchmark:
+            "benchmarks/evaluate/{dataset}/{model}/seed{seed}.tsv"
+        wildcard_constraints:
+            model="|".join(re.escape(model) for model in models),
+        conda:
+            "../envs/newlogic.yaml"
+        threads: 1
+        resources:
+            gpu=1,  # one GPU job at a time on a local GPU machine with --resources gpu=1
+            mem_mb=4000,
+            runtime=60,
+        params:
+            model_dir=model_dir,
+            settings=settings_json,
+            surrogates=surrogates_json,
+            out_dir=lambda wildcards, output: os.path.dirname(output.checks),
+            data_dir=config["data_dir"],
+            device=config["device"],
+        shell:
+            "OMP_NUM_THREADS={threads} newlogic evaluate --model-dir {params.model_dir} --settings {params.settings:q}"
+            " --surrogates {params.surrogates:q} --out-dir {params.out_dir} --noise-out {output.noise}"
+            " --checks-out {output.checks} --seed {wildcards.seed} --data-dir {params.data_dir}"
+            " --device {params.device} > {log} 2>&1"

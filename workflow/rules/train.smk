@@ -1,5 +1,8 @@
 # One training run per (model, seed). Outputs are files, not the directory: a failed or preempted
-# job leaves checkpoint.pt behind and `newlogic train` resumes from it on the retry.
+# job leaves checkpoint.pt behind and `newlogic train` resumes from it on the retry. Retries come
+# from the profile (`retries:`), not from the rule: a rule's `retries` is also applied by the
+# snakemake inside a cluster job, which would rerun the job in the allocation whose time is up.
+# `gpu=1`: a local GPU machine runs one GPU job at a time with `--resources gpu=1` (README).
 
 
 rule train:
@@ -8,17 +11,24 @@ rule train:
     output:
         metrics=MODEL_METRICS,
         weights=MODEL_WEIGHTS,
-    params:
-        out=model_dir,
-        training=json.dumps(config.get("training", {}), sort_keys=True),
-        architecture=json.dumps(config.get("architecture", {}), sort_keys=True),
     log:
         "logs/train/{dataset}/{model}/seed{seed}.log",
     benchmark:
         "benchmarks/train/{dataset}/{model}/seed{seed}.tsv"
+    conda:
+        "../envs/newlogic.yaml"
     threads: 2
-    retries: 2
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=60,
+    params:
+        out=model_dir,
+        training=json.dumps(config.get("training", {}), sort_keys=True),
+        architecture=json.dumps(config.get("architecture", {}), sort_keys=True),
+        data_dir=config["data_dir"],
+        device=config["device"],
     shell:
         "OMP_NUM_THREADS={threads} newlogic train --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed}"
-        " --out {params.out} --data-dir {config[data_dir]} --device {config[device]}"
+        " --out {params.out} --data-dir {params.data_dir} --device {params.device}"
         " --training {params.training:q} --architecture {params.architecture:q} > {log} 2>&1"

@@ -1,0 +1,82 @@
+"""One evaluation process per trained (model, seed): all of its attack settings, noise rejection and checks (issue 13).
+
+The model is loaded (and its weights hashed) once, the test split read once and only if some
+output is missing. The caching is per output, as with one process per setting:
+
+- each setting writes its own result (``{out_dir}/{setting}.json``) with its own
+  ``request_hash`` (``newlogic.evaluation.evaluate.attack_setting``); a finished result of the
+  same request is kept, so deleting one result JSON recomputes only that setting;
+- the noise result (``newlogic.evaluation.noise``) is kept when its ``provenance.config_hash``
+  matches the request (model fingerprint, ``noise_samples``, seed);
+- ``checks.json`` (``newlogic.report.checks.write_checks``) is cheap and always rewritten from the
+  model's results.
+
+A setting with a ``surrogate`` (transfer) crafts on the model directory that ``surrogate_dirs``
+gives for that (canonical) model name: in the workflow, the same seed's run.
+"""
+
+import functools
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from newlogic.data import load_dataset
+from newlogic.device import resolve_device
+from newlogic.errors import UserError
+from newlogic.evaluation.evaluate import LoadedModel, attack_setting, load_model
+from newlogic.evaluation.noise import noise_rejection, noise_up_to_date
+from newlogic.evaluation.settings import attack_requests
+from newlogic.report.checks import write_checks
+from newlogic.spec import canonical_name
+
+NOISE_SAMPLES = 1000  # noise and scrambled images each, as `newlogic noise --n-samples`
+RESULT_SUFFIX = ".json"  # a setting's result is {out_dir}/{setting}.json (newlogic.store.paths.RESULT_JSON)
+
+
+def evaluate_model(model_dir: Path, settings: Mapping[str, Mapping[str, Any]], *, out_dir: Path, seed: int,
+                   data_dir: Path, device: str, noise_out: Path | None = None, checks_out: Path | None = None,
+                   surrogate_dirs: Mapping[str, Path] | None = None, noise_samples: int = NOISE_SAMPLES,
+                   ) -> dict[str, Path]:
+    """Every setting of ``settings`` (config name → setting) on the model in ``model_dir``, then noise and checks.
+
+    ``settings`` are workflow-config settings (``newlogic.evaluation.settings``); each result goes
+    to ``{out_dir}/{name}.json`` (+ ``.npz``). Noise rejection goes to ``noise_out`` and the checks
+    over these results to ``checks_out``, each only when given. Returns the files, by setting
+    name, ``noise`` and ``checks``.
+    """
+    torch_device = resolve_device(device)
+    loaded = load_model(Path(model_dir), torch_device)
+    dataset = loaded.trained.dataset
+    requests = attack_requests(settings, dataset)
+    outputs = {name: Path(out_dir) / f"{name}{RESULT_SUFFIX}" for name in requests}
+    test_split = functools.cache(lambda: load_dataset(dataset, data_dir)[1])
+    known = {canonical_name(name, dataset): Path(path) for name, path in (surrogate_dirs or {}).items()}
+    surrogates: dict[str, LoadedModel] = {}
+
+    def surrogate(setting: str, name: str | None) -> LoadedModel | None:
+        if name is None:
+            return None
+        if name not in known:
+            raise UserError(f"attack setting {setting!r} crafts on surrogate {name!r}: give its model directory "
+                            f"(--surrogates); given: {', '.join(known) or 'none'}")
+        if name not in surrogates:
+            surrogates[name] = load_model(known[name], torch_device)
+        return surrogates[name]
+
+    for name, request in requests.items():
+        start = time.perf_counter()
+        attack_setting(loaded, request.attack, outputs[name], test_split=test_split, device=torch_device,
+                       limit=request.limit, batch_size=request.batch_size, seed=seed,
+                       surrogate=surrogate(name, request.surrogate))
+        print(f"{name}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if noise_out is not None:
+        outputs["noise"] = Path(noise_out)
+        if not noise_up_to_date(noise_out, loaded.trained, noise_samples, seed):
+            noise_rejection(loaded.trained, test_split(), Path(model_dir), Path(noise_out), device=torch_device,
+                            n_samples=noise_samples, seed=seed)
+    if checks_out is not None:
+        outputs["checks"] = Path(checks_out)
+        write_checks([outputs[name] for name in requests], Path(checks_out))
+    return outputs

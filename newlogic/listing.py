@@ -1,0 +1,104 @@
+"""``newlogic list``: every registered name with its parameters and defaults, read from the registries.
+
+``LISTINGS`` maps what can be listed (``attacks``, ``presets``, ``datasets``, ``tokens``) to a
+function returning its lines, so that the listing follows the registries and never goes stale:
+``ATTACKS`` and ``PRESETS`` (``newlogic.attacks``, SPEC §5), ``DATASETS`` (``newlogic.data``) and
+the model-name grammar's ``TOKENS`` (``newlogic.spec``, SPEC §1).
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from newlogic.errors import UserError
+
+
+def _value(value: Any) -> str:
+    """A default as text: constants as they are, dataset-dependent ones per dataset, derived ones as such."""
+    from newlogic.attacks.base import ByDataset, Derived
+
+    if isinstance(value, ByDataset):
+        return f"{value.mnist} (mnist, digits) / {value.cifar10} (cifar10)"
+    if isinstance(value, Derived):
+        return "derived from the others"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _parameters(defaults: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={_value(value)}" for key, value in defaults.items()) or "no parameters"
+
+
+def list_attacks() -> list[str]:
+    """Per attack: name, norm, kind, description, then each preset's parameters and defaults."""
+    from newlogic.attacks import ATTACKS
+    from newlogic.attacks.base import COMMON_DEFAULTS
+
+    lines = []
+    for name, spec in ATTACKS.items():
+        norm = spec.norm if isinstance(spec.norm, str) else "by parameters"
+        lines.append(f"{name}  (norm {norm}, kind {spec.kind}): {spec.description}")
+        lines += [f"    {preset}: {_parameters(defaults)}" for preset, defaults in spec.presets.items()]
+    lines.append(f"every attack also takes: {_parameters(COMMON_DEFAULTS)}")
+    return lines
+
+
+def list_presets() -> list[str]:
+    """Per preset: the attacks that have it (an attack without the asked preset uses its only one)."""
+    from newlogic.attacks import ATTACKS, PRESETS
+
+    return [f"{preset}: {', '.join(n for n, s in ATTACKS.items() if preset in s.presets)}" for preset in PRESETS]
+
+
+def list_datasets() -> list[str]:
+    """Per dataset: image shape, classes and the per-channel mean and std."""
+    from newlogic.data import DATASETS
+
+    return [
+        f"{name}: {info.channels}×{info.height}×{info.width} images, {info.num_classes} classes, "
+        f"mean {info.mean}, std {info.std}"
+        for name, (info, _load, _download) in DATASETS.items()
+    ]
+
+
+def readable_token(pattern: str) -> str:
+    """A token pattern as the README writes it: ``relog_(?P<n>…)`` → ``relog_<n>``, ``(?:_(?P<c>…))?`` → ``[_<c>]``."""
+    text = pattern
+    while (start := text.find("(?P<")) >= 0:
+        name = text[start + 4:text.index(">", start)]
+        depth = 0
+        for end in range(start, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[end], 0) if text[end - 1] != "\\" else 0
+            if depth == 0:
+                break
+        text = f"{text[:start]}<{name}>{text[end + 1:]}"
+    return re.sub(r"\(\?:([^()]*)\)\?", r"[\1]", text).replace("|", " | ")
+
+
+def list_tokens() -> list[str]:
+    """Per model-name token: its kind, and the ``ModelSpec`` fields the bare token sets (defaults filled in)."""
+    from newlogic.spec import TOKENS
+
+    lines = []
+    for pattern, (kind, handle) in TOKENS.items():
+        token = readable_token(pattern)
+        bare = re.sub(r"\[.*?\]", "", token).split(" | ")[0]
+        match = re.fullmatch(pattern, bare)
+        fields = ", ".join(f"{k}={v}" for k, v in handle(match, False).items()) if match else "takes " + ", ".join(
+            f"<{group}>" for group in re.compile(pattern).groupindex)
+        lines.append(f"{token}  ({kind}): {fields}")
+    return lines
+
+
+LISTINGS: dict[str, Callable[[], list[str]]] = {
+    "attacks": list_attacks,
+    "presets": list_presets,
+    "datasets": list_datasets,
+    "tokens": list_tokens,
+}
+
+
+def listing(what: str) -> list[str]:
+    """The lines of ``newlogic list <what>``."""
+    if what not in LISTINGS:
+        raise UserError(f"cannot list {what!r}; valid: {', '.join(LISTINGS)}")
+    return LISTINGS[what]()

@@ -1,0 +1,118 @@
+"""The study summary (results/tables/{ablation}.summary.json): validates against its schema, numbers, verdicts."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from result_fixtures import fake_result
+
+from newlogic.cli import main
+from newlogic.report.checks import write_checks
+from newlogic.report.summary import MIN_OVER_ATTACKS, SUMMARY_SCHEMA, WORST_CASE, summarize
+from newlogic.store import paths
+
+SCHEMA = yaml.safe_load(SUMMARY_SCHEMA.read_text())
+CONFIG = {
+    "dataset": "digits", "seeds": [0, 1],
+    "attacks": {"fgsm_0.3": {"attack": "fgsm", "eps": 0.3}, "bim_0.3": {"attack": "bim", "eps": 0.3},
+                "noise_0.3": {"attack": "uniform_noise", "eps": 0.3}},
+    "ablations": {"demo": {"caption": "Demo", "models": [{"name": "relu", "label": "Baseline"},
+                                                         {"name": "relog", "label": "+ ReLog"}]}},
+}
+# per model and seed: per-sample correctness under each attack (10 test images, all correct when clean)
+CORRECT = {
+    ("relu", 0): {"fgsm_0.3": [0, 1, 1, 0, 1, 1, 1, 1, 1, 1], "bim_0.3": [1, 0, 0, 0, 1, 1, 0, 1, 1, 1]},
+    ("relu", 1): {"fgsm_0.3": [1, 1, 1, 0, 1, 1, 1, 1, 1, 1], "bim_0.3": [0, 1, 1, 0, 1, 1, 1, 1, 1, 1]},
+    # FGSM (one step) far below BIM (iterative): the masking check one_step_beats_iterative flags it
+    ("relog", 0): {"fgsm_0.3": [0, 0, 0, 0, 0, 1, 1, 1, 1, 1], "bim_0.3": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]},
+}
+
+
+def _write_run(root: Path, model: str, seed: int, checks: bool = True) -> None:
+    model_dir = paths.model_dir(root, "digits", model, seed)
+    model_dir.mkdir(parents=True)
+    provenance = {"config_hash": f"{model}-hash", "git": {"commit": "abc", "dirty": False}}
+    metrics = {"final": {"test_accuracy": 0.9 + seed / 100}, "flags": [], "training_seconds": 3.0,
+               "provenance": provenance}
+    (model_dir / paths.METRICS_FILE).write_text(json.dumps(metrics))
+    files = [fake_result(paths.result_json(root, "digits", model, seed, setting), correct, attack=setting[:-4],
+                         eps=0.3, model=model, seed=seed)
+             for setting, correct in CORRECT[(model, seed)].items()]
+    files.append(fake_result(paths.result_json(root, "digits", model, seed, "noise_0.3"), [1] * 10,
+                             attack="uniform_noise", eps=0.3, model=model, seed=seed))
+    if checks:
+        write_checks(files, paths.checks_json(root, "digits", model, seed))
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    root = tmp_path / "results"
+    _write_run(root, "relu", 0)
+    _write_run(root, "relu", 1)
+    _write_run(root, "relog", 0)
+    return root
+
+
+def test_summary_validates_against_its_schema_and_holds_the_numbers(results: Path) -> None:
+    summary = summarize(CONFIG, "demo", results)
+    jsonschema.validate(summary, SCHEMA)
+    relu, relog = summary["models"]
+    assert (relu["name"], relu["label"], relog["label"]) == ("relu", "Baseline", "+ ReLog")
+    assert relu["clean_acc"]["per_seed"] == {"0": 0.9, "1": 0.91}
+    assert relu["clean_acc"]["mean"] == pytest.approx(0.905)
+    fgsm = relu["attacks"][0]
+    assert (fgsm["setting"], fgsm["attack"], fgsm["threat_model"], fgsm["eps"]) == ("fgsm_0.3", "fgsm", "Linf", 0.3)
+    assert fgsm["accuracy"]["per_seed"] == {"0": 0.8, "1": 0.9} and fgsm["n_samples"] == {"0": 10, "1": 10}
+    assert relu["attacks_used"] == ["bim", "fgsm", "uniform_noise"] and relu["n_evaluated_samples"] == 10
+    (robust,) = relu["robust_acc"]  # the noise baseline is no attack: one entry, L∞ 0.3
+    assert (robust["threat_model"], robust["eps"], robust["method"]) == ("Linf", 0.3, WORST_CASE)
+    # per sample: survived FGSM and BIM; seed 0: 5 of 10 (below either attack alone), seed 1: 8 of 10
+    assert robust["accuracy"]["per_seed"] == {"0": 0.5, "1": 0.8}
+    assert sorted(robust["attacks"]) == ["bim_0.3", "fgsm_0.3"]
+    assert relu["runs"][0]["config_hash"] == "relu-hash" and relu["runs"][0]["weights_sha256"] == "relu-0"
+
+
+def test_masking_verdicts_and_missing_runs(results: Path) -> None:
+    summary = summarize(CONFIG, "demo", results)
+    relu, relog = summary["models"]
+    assert relog["masking"]["verdict"] == "suspect" and "one_step_beats_iterative" in relog["masking"]["flags"]
+    assert relog["masking"]["per_seed"]["1"] == "not evaluated"  # seed 1 was never run
+    assert relu["masking"]["verdict"] != "suspect" and relu["masking"]["flags"] == []
+    assert str(paths.model_dir(results, "digits", "relog", 1) / paths.METRICS_FILE) in summary["missing"]
+    assert relog["clean_acc"]["std"] is None and list(relog["clean_acc"]["per_seed"]) == ["0"]
+
+
+def test_without_a_worst_case_the_lowest_attack_stands_in(tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    _write_run(root, "relu", 0, checks=False)
+    config = {**CONFIG, "seeds": [0], "ablations": {"demo": {"models": ["relu"]}}}
+    summary = summarize(config, "demo", root)
+    jsonschema.validate(summary, SCHEMA)
+    (robust,) = summary["models"][0]["robust_acc"]
+    assert robust["method"] == MIN_OVER_ATTACKS and robust["accuracy"]["per_seed"] == {"0": 0.6}  # BIM's
+    assert summary["models"][0]["masking"]["verdict"] == "not evaluated"
+
+
+def test_a_summary_breaking_the_schema_is_caught(results: Path) -> None:
+    summary = summarize(CONFIG, "demo", results)
+    summary["models"][0]["robust_acc"][0]["threat_model"] = "linf"  # RobustBench spells it Linf
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(summary, SCHEMA)
+
+
+def test_aggregate_writes_the_summary_beside_the_tables_without_torch(results: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    out_dir = tmp_path / "tables"
+    assert main(["aggregate", "--config", str(config), "--ablation", "demo", "--results-dir", str(results),
+                 "--out-dir", str(out_dir)]) == 0
+    jsonschema.validate(json.loads((out_dir / f"demo.{paths.SUMMARY_EXT}").read_text()), SCHEMA)
+    code = ("import sys; from pathlib import Path; from newlogic.report.summary import write_summary; "
+            f"write_summary({str(config)!r}, 'demo', results_dir=Path({str(results)!r}), out_dir=Path('.')); "
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
