@@ -14,13 +14,13 @@ the worst case).
 Reads only JSON files (no torch); the schema is ``workflow/schemas/summary.schema.yaml``.
 """
 
-import json
 from pathlib import Path
 from typing import Any
 
 from newlogic.report.stats import sample_std
 from newlogic.store import paths
 from newlogic.store.atomic import atomic_write_json
+from newlogic.store.json_file import read_json_object
 from newlogic.store.provenance import collect_provenance
 from newlogic.store.results import read_result
 from newlogic.study import Ablation, get_ablation, load_config
@@ -37,7 +37,7 @@ def _read_json(path: Path, missing: list[str]) -> dict[str, Any] | None:
     if not path.is_file():
         missing.append(str(path))
         return None
-    return json.loads(path.read_text())
+    return read_json_object(path, "rerun the stage that writes it")
 
 
 def over_seeds(values: dict[int, float]) -> dict[str, Any]:
