@@ -191,6 +191,21 @@ def test_welch_and_mcnemar_known_values() -> None:
     assert mcnemar_exact_p([True] * 6 + [False] * 2, [False] * 6 + [False] * 2) == pytest.approx(0.03125)
 
 
+def test_welch_and_mcnemar_agree_with_scipy_stats() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    for n, m in ((2, 2), (3, 5), (10, 4)):
+        first, second = rng.normal(0.9, 0.02, n), rng.normal(0.88, 0.05, m)
+        expected = stats.ttest_ind(first, second, equal_var=False).pvalue
+        assert welch_p(list(first), list(second)) == pytest.approx(expected, rel=1e-9)
+    for size in (7, 40, 300):
+        first, second = rng.random(size) < 0.6, rng.random(size) < 0.5
+        b, c = int((first & ~second).sum()), int((second & ~first).sum())
+        expected = min(1.0, stats.binomtest(min(b, c), b + c, 0.5).pvalue)
+        assert mcnemar_exact_p(list(first), list(second)) == pytest.approx(expected, rel=1e-9)
+
+
 def test_reading_results_never_imports_torch() -> None:
     code = ("import sys, newlogic.report.tables, newlogic.report.checks, newlogic.store.results; "
             "print('torch' in sys.modules)")

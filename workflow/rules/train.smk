@@ -3,6 +3,10 @@
 # from the profile (`retries:`), not from the rule: a rule's `retries` is also applied by the
 # snakemake inside a cluster job, which would rerun the job in the allocation whose time is up.
 # `gpu=1`: a local GPU machine runs one GPU job at a time with `--resources gpu=1` (README).
+# One thread: on the CPU, two one-thread jobs side by side train ~20% more images per core-second
+# than one two-thread job (the MNIST CNN's batches are small), and the start-up of a job, one
+# thread anyway, no longer holds a second core; on a cluster node give more with
+# `--set-threads train=N` (a profile's `set-threads:`).
 
 
 rule train:
@@ -17,7 +21,7 @@ rule train:
         "benchmarks/train/{dataset}/{model}/seed{seed}.tsv"
     conda:
         "../envs/newlogic.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=4000,
