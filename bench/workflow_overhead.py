@@ -1,9 +1,9 @@
 """Workflow overhead (issue 13): the demo's evaluation as one process per setting (before) and one per model (now).
 
-The same small config, the digits demo (``config/config.yaml``) cut to its first ``--models``
-models, one seed, ``--epochs`` epochs and at most ``--limit`` images per attack setting, runs
-through both paths, job after job, each job with the command its workflow rule runs
-(``OMP_NUM_THREADS=1``):
+The same config, the demo (``config/config.yaml``: its models, epochs and attack settings with
+their own ``limit``s), one seed, runs through both paths, job after job, each job with the
+command its workflow rule runs (``OMP_NUM_THREADS=1``, the rules' one thread). ``--models``,
+``--epochs`` and ``--limit`` cut it down for a quick look:
 
 - ``train``: ``newlogic train`` per model, run once (its jobs count in both paths);
 - old path: ``newlogic attack`` per (model, setting), then ``newlogic noise`` and ``newlogic checks``
@@ -15,12 +15,13 @@ useful seconds are the jobs' own timers: ``training_seconds`` (``metrics.json``)
 crafting ``seconds_total`` (every result JSON). Prints ``name value`` lines:
 ``useful_fraction_old``, ``useful_fraction_new`` (training + crafting seconds over job seconds),
 ``wall_ratio`` (new job seconds over old: the jobs run one at a time), the job seconds and job
-counts of each path (``job_seconds_train``: the shared training jobs), and ``results_identical n/N``
-(both paths' result arrays compared). Wall times grow with the machine's load: the load average
-at the start and the end goes to stderr.
-Figures, tables and the depth analysis are the same jobs in both workflows and are left out.
+counts of each path (``job_seconds_train``: the shared training jobs), ``startup_seconds_new``
+(the new path's job seconds that no timer covers, per job) and ``results_identical n/N`` (both
+paths' result arrays compared). Wall times grow with the machine's load: the load average at the
+start and the end goes to stderr. Figures, tables and the depth analysis are the same jobs in
+both workflows and are left out.
 
-    .venv/bin/python bench/workflow_overhead.py [--models 2] [--epochs 3] [--limit 100] [--workdir DIR]
+    .venv/bin/python bench/workflow_overhead.py [--models N] [--epochs E] [--limit L] [--workdir DIR]
 """
 
 import argparse
@@ -58,9 +59,9 @@ def crafting_seconds(results: list[Path]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", type=int, default=2, help="the demo's first N models")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--limit", type=int, default=100, help="at most this many images per attack setting")
+    parser.add_argument("--models", type=int, help="the demo's first N models (default: all)")
+    parser.add_argument("--epochs", type=int, help="default: the demo's")
+    parser.add_argument("--limit", type=int, help="at most this many images per attack setting (default: its own)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workdir", type=Path, help="default: a fresh temporary folder")
     args = parser.parse_args()
@@ -69,8 +70,10 @@ def main() -> None:
     dataset, seed = config["dataset"], 0
     models = [entry.name for entry in next(iter(ablations(config).values())).models][: args.models]
     # a transfer setting crafts on a trained model of the bench (the demo's: relu, its first)
-    settings = {name: {**setting, "limit": min(setting.get("limit", args.limit), args.limit)}
+    settings = {name: setting if args.limit is None else {**setting, "limit": min(setting.get("limit", args.limit),
+                                                                                      args.limit)}
                 for name, setting in config["attacks"].items()}
+    training_options = {**config.get("training", {}), **({} if args.epochs is None else {"epochs": args.epochs})}
     common = ["--data-dir", str(work / "data"), "--device", args.device]
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -81,8 +84,9 @@ def main() -> None:
     for model in models:
         model_dir = paths.model_dir(work / "models", dataset, model, seed)
         train_seconds += run_job([*NEWLOGIC, "train", "--dataset", dataset, "--model", model, "--out", str(model_dir),
-                                  "--seed", str(seed), "--training", json.dumps(config.get("training", {})),
-                                  "--epochs", str(args.epochs), *common], logs / f"train-{model}.log")
+                                  "--seed", str(seed), "--training", json.dumps(training_options),
+                                  "--architecture", json.dumps(config.get("architecture", {})), *common],
+                                 logs / f"train-{model}.log")
         training += json.loads((model_dir / paths.METRICS_FILE).read_text())["training_seconds"]
 
     paths_by = {"old": [], "new": []}
@@ -130,6 +134,7 @@ def main() -> None:
         print(f"job_seconds_{path} {job_seconds[path]:.1f}")
         print(f"useful_seconds_{path} {useful[path]:.1f}")
         print(f"useful_fraction_{path} {useful[path] / job_seconds[path]:.3f}")
+    print(f"startup_seconds_new {(job_seconds['new'] - useful['new']) / jobs['new']:.1f}")
     print(f"wall_ratio {job_seconds['new'] / job_seconds['old']:.3f}")
     print(f"results_identical {identical}/{len(paths_by['new'])}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end", file=sys.stderr)

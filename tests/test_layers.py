@@ -170,6 +170,40 @@ def test_fold_by_hand(min_group: int, max_group: int, x: list[float], expected: 
     assert fold(image)[1, :, 1, 2].tolist() == expected
 
 
+@pytest.mark.parametrize(
+    ("min_group", "max_group", "x", "expected_grad"),
+    [
+        # mins 1 | 0.5 | 2 (a tie of two) | 0 → max 2: the tied pair shares the gradient
+        (2, 4, [1.0, 1.0, 0.5, 2.0, 2.0, 2.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0]),
+        (1, 2, [3.0, 3.0], [0.5, 0.5]),  # a tied max
+        (2, 2, [1.0, 4.0, 2.0, 1.0], [0.5, 0.0, 0.0, 0.5]),  # the two groups' minima (1, 1) tie: half each
+        (3, 1, [2.0, 5.0, 7.0], [1.0, 0.0, 0.0]),
+    ],
+)
+def test_fold_gradient_by_hand_with_ties(min_group: int, max_group: int, x: list[float],
+                                         expected_grad: list[float]) -> None:
+    inputs = torch.tensor([x], requires_grad=True)
+    Fold(min_group, max_group)(inputs).sum().backward()
+    assert inputs.grad is not None and inputs.grad[0].tolist() == expected_grad
+
+
+@pytest.mark.parametrize(("min_group", "max_group"), [(1, 4), (2, 4), (3, 2), (2, 1)])
+def test_fold_equals_amin_then_amax_bit_for_bit(min_group: int, max_group: int) -> None:
+    factor = min_group * max_group
+    generator = torch.Generator().manual_seed(0)
+    for x in (torch.randn(8, 16 * factor, 5, 5, generator=generator),
+              torch.randint(0, 3, (8, 16 * factor, 5, 5), generator=generator).float(),  # many ties
+              torch.randn(4, 10 * factor, generator=generator)):
+        grouped = x.reshape(x.shape[0], -1, max_group, min_group, *x.shape[2:]).requires_grad_()
+        reference = grouped.amin(dim=3, keepdim=True).amax(dim=2, keepdim=True).reshape(x.shape[0], -1, *x.shape[2:])
+        inputs = x.clone().requires_grad_()
+        folded = Fold(min_group, max_group)(inputs)
+        upstream = torch.randn(folded.shape, generator=generator)
+        (expected,) = torch.autograd.grad(reference, grouped, upstream)
+        (actual,) = torch.autograd.grad(folded, inputs, upstream)
+        assert torch.equal(folded, reference) and torch.equal(actual, expected.reshape(x.shape))
+
+
 def test_fold_needs_divisible_channels() -> None:
     with pytest.raises(ValueError, match="divisible by 4"):
         Fold(2, 2)(torch.zeros(1, 6))
