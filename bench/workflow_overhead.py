@@ -15,7 +15,7 @@ useful seconds are the jobs' own timers: ``training_seconds`` (``metrics.json``)
 crafting ``seconds_total`` (every result JSON). Prints ``name value`` lines:
 ``useful_fraction_old``, ``useful_fraction_new`` (training + crafting seconds over job seconds),
 ``wall_ratio`` (new job seconds over old: the jobs run one at a time), the job seconds and job
-counts of each path (``job_seconds_train``: the shared training jobs), ``startup_seconds_new``
+counts of each path (``job_seconds_train``: the shared training jobs), ``untimed_seconds_per_job_new``
 (the new path's job seconds that no timer covers, per job) and ``results_identical n/N`` (both
 paths' result arrays compared). Wall times grow with the machine's load: the load average at the
 start and the end goes to stderr. Figures, tables and the depth analysis are the same jobs in
@@ -70,9 +70,10 @@ def main() -> None:
     dataset, seed = config["dataset"], 0
     models = [entry.name for entry in next(iter(ablations(config).values())).models][: args.models]
     # a transfer setting crafts on a trained model of the bench (the demo's: relu, its first)
-    settings = {name: setting if args.limit is None else {**setting, "limit": min(setting.get("limit", args.limit),
-                                                                                      args.limit)}
-                for name, setting in config["attacks"].items()}
+    settings = config["attacks"]
+    if args.limit is not None:
+        settings = {name: {**setting, "limit": min(setting.get("limit", args.limit), args.limit)}
+                    for name, setting in settings.items()}
     training_options = {**config.get("training", {}), **({} if args.epochs is None else {"epochs": args.epochs})}
     common = ["--data-dir", str(work / "data"), "--device", args.device]
     logs = work / "logs"
@@ -134,7 +135,7 @@ def main() -> None:
         print(f"job_seconds_{path} {job_seconds[path]:.1f}")
         print(f"useful_seconds_{path} {useful[path]:.1f}")
         print(f"useful_fraction_{path} {useful[path] / job_seconds[path]:.3f}")
-    print(f"startup_seconds_new {(job_seconds['new'] - useful['new']) / jobs['new']:.1f}")
+    print(f"untimed_seconds_per_job_new {(job_seconds['new'] - useful['new']) / jobs['new']:.1f}")
     print(f"wall_ratio {job_seconds['new'] / job_seconds['old']:.3f}")
     print(f"results_identical {identical}/{len(paths_by['new'])}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end", file=sys.stderr)

@@ -3,9 +3,9 @@
 # from the profile (`retries:`), not from the rule: a rule's `retries` is also applied by the
 # snakemake inside a cluster job, which would rerun the job in the allocation whose time is up.
 # `gpu=1`: a local GPU machine runs one GPU job at a time with `--resources gpu=1` (README).
-# One thread: on the CPU, two one-thread jobs side by side train ~20% more images per core-second
-# than one two-thread job (the MNIST CNN's batches are small), and the start-up of a job, one
-# thread anyway, no longer holds a second core; on a cluster node give more with
+# One thread: on the CPU, two one-thread jobs side by side finish ~10% sooner than two two-thread
+# jobs one after the other (the MNIST CNN's batches are small), and a job's start-up, one thread
+# anyway, no longer holds a second core; on a cluster node give more with
 # `--set-threads train=N` (a profile's `set-threads:`).
 
 
