@@ -15,11 +15,16 @@ useful seconds are the jobs' own timers: ``training_seconds`` (``metrics.json``)
 crafting ``seconds_total`` (every result JSON). Prints ``name value`` lines:
 ``useful_fraction_old``, ``useful_fraction_new`` (training + crafting seconds over job seconds),
 ``wall_ratio`` (new job seconds over old: the jobs run one at a time), the job seconds and job
-counts of each path (``job_seconds_train``: the shared training jobs), ``untimed_seconds_per_job_new``
-(the new path's job seconds that no timer covers, per job) and ``results_identical n/N`` (both
-paths' result arrays compared). Wall times grow with the machine's load: the load average at the
-start and the end goes to stderr. Figures, tables and the depth analysis are the same jobs in
-both workflows and are left out.
+counts of each path (``job_seconds_train``: the shared training jobs), the seconds no timer covers
+per training job and per evaluation job (``untimed_seconds_per_train_job``,
+``untimed_seconds_per_evaluate_job``), and ``results_identical n/N`` (both paths' result arrays
+compared). ``import_seconds_torch`` and ``import_seconds_dynamo`` are the fastest of three starts
+of ``python -c "import torch"`` and what ``import torch._dynamo`` adds (every optimiser step of
+torch 2.14 imports it); ``useful_fraction_bound_new`` is the new path's fraction if every job cost
+nothing but its useful seconds and these imports (``torch`` in each job, ``torch._dynamo`` in each
+training job): the most any change inside newlogic could reach. Wall times grow with the
+machine's load: the load average at the start and the end goes to stderr. Figures, tables and
+the depth analysis are the same jobs in both workflows and are left out.
 
     .venv/bin/python bench/workflow_overhead.py [--models N] [--epochs E] [--limit L] [--workdir DIR]
 """
@@ -51,6 +56,11 @@ def run_job(command: list[str], log: Path) -> float:
         subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=True,
                        env={**os.environ, "OMP_NUM_THREADS": "1"})
     return time.perf_counter() - start
+
+
+def import_seconds(modules: str) -> float:
+    """The fastest of three ``python -c "import <modules>"`` runs, in wall seconds (Python's own start included)."""
+    return min(run_job([sys.executable, "-c", f"import {modules}"], Path(os.devnull)) for _ in range(3))
 
 
 def crafting_seconds(results: list[Path]) -> float:
@@ -128,6 +138,9 @@ def main() -> None:
         with np.load(old.with_suffix(".npz")) as a, np.load(new.with_suffix(".npz")) as b:
             identical += a.files == b.files and all(np.array_equal(a[name], b[name]) for name in a.files)
     useful = {path: training + crafting_seconds(paths_by[path]) for path in paths_by}
+    torch_import = import_seconds("torch")
+    dynamo_import = import_seconds("torch, torch._dynamo") - torch_import
+    bound = useful["new"] + jobs["new"] * torch_import + len(models) * dynamo_import
     print(f"training_seconds {training:.1f}")
     print(f"job_seconds_train {train_seconds:.1f}")
     for path in ("old", "new"):
@@ -135,7 +148,12 @@ def main() -> None:
         print(f"job_seconds_{path} {job_seconds[path]:.1f}")
         print(f"useful_seconds_{path} {useful[path]:.1f}")
         print(f"useful_fraction_{path} {useful[path] / job_seconds[path]:.3f}")
-    print(f"untimed_seconds_per_job_new {(job_seconds['new'] - useful['new']) / jobs['new']:.1f}")
+    print(f"untimed_seconds_per_train_job {(train_seconds - training) / len(models):.1f}")
+    evaluate_untimed = job_seconds["new"] - train_seconds - (useful["new"] - training)
+    print(f"untimed_seconds_per_evaluate_job {evaluate_untimed / len(models):.1f}")
+    print(f"import_seconds_torch {torch_import:.2f}")
+    print(f"import_seconds_dynamo {dynamo_import:.2f}")
+    print(f"useful_fraction_bound_new {useful['new'] / bound:.3f}")
     print(f"wall_ratio {job_seconds['new'] / job_seconds['old']:.3f}")
     print(f"results_identical {identical}/{len(paths_by['new'])}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end", file=sys.stderr)

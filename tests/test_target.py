@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from newlogic.attacks import ATTACKS, AttackSpec, resolve_setting
-from newlogic.data import load_dataset
+from newlogic.data import Split, load_dataset
 from newlogic.evaluation.evaluate import evaluate_attack
+from newlogic.evaluation.shuffled import ShuffledTest
 from newlogic.evaluation.target import AttackSideEffect, attack_target
 from newlogic.store.model_dir import load_trained_model
 
@@ -40,12 +41,12 @@ def test_no_attack_changes_the_models_mode_or_state(ramped_bn_model_dir: Path, q
     assert ramps and all(float(value) < 1 for value in ramps.values())  # the ramp has not finished
     before = _state(model)
     test = load_dataset("digits", ramped_bn_model_dir.parent)[1]
-    images, labels = test.images[:IMAGES], test.labels[:IMAGES]
+    shuffled = ShuffledTest(Split(test.images[:IMAGES], test.labels[:IMAGES]), 0, model, trained.spec.output,
+                            torch.device("cpu"))
     clean = {}
     for name in ATTACKS:
         attack = resolve_setting({"attack": name, **quick_settings[name]}, "digits")
-        _, samples = evaluate_attack(model, trained.spec.output, images, labels, attack, device=torch.device("cpu"),
-                                     seed=0, batch_size=3, surrogate=surrogate)
+        _, samples = evaluate_attack(shuffled, IMAGES, attack, seed=0, batch_size=3, surrogate=surrogate)
         clean[name] = samples["clean_pred"]
         assert not any(module.training for module in model.modules()), name
     reference = clean["fgsm"]
@@ -76,5 +77,5 @@ def test_an_attack_with_a_side_effect_is_an_error_not_a_result(ramped_bn_model_d
     test = load_dataset("digits", ramped_bn_model_dir.parent)[1]
     attack = resolve_setting({"attack": "fgsm"}, "digits")
     with pytest.raises(AttackSideEffect, match="changed the model's state"):
-        evaluate_attack(trained.model, "softmax", test.images[:4], test.labels[:4], attack,
-                        device=torch.device("cpu"), seed=0, batch_size=4)
+        evaluate_attack(ShuffledTest(test, 0, trained.model, "softmax", torch.device("cpu")), 4, attack, seed=0,
+                        batch_size=4)

@@ -2,12 +2,14 @@
 
 The test split is shuffled with the seed (``torch.randperm`` on a generator seeded with it) and
 the first ``limit`` images (and at most the setting's ``num_images``) are attacked, batch by
-batch. Accuracy is ``argmax(scores) == label`` on clean and on adversarial inputs; the attack
-success rate counts, among the clean-correct samples, those the attack makes wrong. The model is
-attacked through its scores (pre-softmax or pre-sigmoid), or through its probabilities with
-``attack_on: probs`` (SPEC §2). On CUDA out-of-memory the batch is halved and retried.
-Finished batches are kept in ``{setting}.partial.npz`` (``newlogic.evaluation.partial``): a
-killed attack resumes from its last finished batch, with the same result as an uninterrupted run.
+batch (``newlogic.evaluation.shuffled``, which also measures the clean scores and the zero
+gradients once for all of a model's settings). Accuracy is ``argmax(scores) == label`` on clean
+and on adversarial inputs; the attack success rate counts, among the clean-correct samples,
+those the attack makes wrong. The model is attacked through its scores (pre-softmax or
+pre-sigmoid), or through its probabilities with ``attack_on: probs`` (SPEC §2). On CUDA
+out-of-memory the batch is halved and retried. Finished batches are kept in
+``{setting}.partial.npz`` (``newlogic.evaluation.partial``): a killed attack resumes from its
+last finished batch, with the same result as an uninterrupted run.
 """
 
 import hashlib
@@ -28,10 +30,10 @@ from torch import nn
 from newlogic.attack_kinds import WHITE_BOX_KINDS
 from newlogic.attacks import AttackContext, ResolvedAttack, Surrogate, resolve_setting
 from newlogic.attacks.autoattack import SURVIVED, chain_robust_accuracy
-from newlogic.data import Split, load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.evaluation.partial import PartialResult, batch_seed, partial_path
+from newlogic.evaluation.shuffled import ShuffledTest, lazy_shuffled_test
 from newlogic.evaluation.target import ModelGuard, attack_target
 from newlogic.nn.outputs import OUTPUTS
 from newlogic.progress_log import progress_bar
@@ -74,38 +76,26 @@ def _check_bounds(attack: ResolvedAttack, adv: torch.Tensor, norms: dict[str, to
             raise RuntimeError(f"attack {attack.name}: a perturbation of {attack.norm} norm {size} > eps {attack.eps}")
 
 
-def zero_gradients(target: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per sample: whether ``∇_x CE(target(x), y)`` is zero everywhere or has a non-finite entry (gradient masking).
+def _attack_batch(test: ShuffledTest, attack: ResolvedAttack, target: nn.Module, context: AttackContext,
+                  start: int, stop: int) -> dict[str, np.ndarray | float]:
+    """Clean and adversarial predictions, norms and confidences of images ``[start, stop)``, and the attack's seconds.
 
-    ``CE`` is the cross-entropy the gradient attacks ascend (of the scores, or of the
-    probabilities with ``attack_on: probs``); summed over the batch, each sample's input gradient
-    is its own (eval mode: no batch coupling).
+    The clean scores, and for white-box attacks which samples have a zero or non-finite input
+    gradient, come from ``test`` (``newlogic.evaluation.shuffled``: measured once per chunk,
+    shared by every setting). The model (and a transfer's surrogate) must come out of the attack
+    and of these measurements in eval mode with a bit-identical ``state_dict``
+    (``newlogic.evaluation.target.ModelGuard``).
     """
-    x = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        loss = nn.functional.cross_entropy(target(x), y, reduction="sum")
-        (grad,) = torch.autograd.grad(loss, x)
-    grad = grad.flatten(1)
-    return (grad == 0).all(dim=1) | ~torch.isfinite(grad).all(dim=1)
-
-
-def _attack_batch(model: nn.Module, output: str, attack: ResolvedAttack, target: nn.Module, context: AttackContext,
-                  x: torch.Tensor, y: torch.Tensor) -> dict[str, np.ndarray | float]:
-    """Clean and adversarial predictions, norms and confidences of one batch, and the attack's seconds.
-
-    The model (and a transfer's surrogate) must come out of the attack in eval mode with a
-    bit-identical ``state_dict`` (``newlogic.evaluation.target.ModelGuard``); white-box attacks
-    also record which samples have a zero or non-finite input gradient (``zero_gradients``).
-    """
+    model, output = test.model, test.output
     probabilities, is_rejected = OUTPUTS[output]
     guards = [ModelGuard(model)] + ([] if context.surrogate is None else [ModelGuard(context.surrogate.target)])
-    with torch.no_grad():
-        clean_scores = model(x)
+    x, y = test.batch(start, stop)
+    clean_scores = test.clean_scores(start, stop)
     _sync(x.device)
-    start = time.perf_counter()
+    clock = time.perf_counter()
     adv = attack.run(target, x, y, context).detach()
     _sync(x.device)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - clock
     for guard in guards:
         guard.check(f"attack {attack.name} on a batch")
     delta = (adv - x).flatten(1)
@@ -130,8 +120,8 @@ def _attack_batch(model: nn.Module, output: str, attack: ResolvedAttack, target:
         record["clean_rejected"] = is_rejected(clean_scores)
         record["adv_rejected"] = is_rejected(adv_scores)
     if attack.spec.kind in WHITE_BOX_KINDS:
-        record["zero_gradient"] = zero_gradients(target, x, y)
-        guards[0].check("the zero-gradient measurement")
+        record["zero_gradient"] = test.zero_gradient(attack.params["attack_on"], start, stop)
+        guards[0].check("the clean measurements")
     if context.records:  # per-sample measurements of the attack (AutoAttack: attacks of the chain survived)
         record.update(context.records)
         context.records.clear()
@@ -181,12 +171,6 @@ def _run_batches(attack_one: Callable[[int, int], dict[str, Any]], count: int, b
     return records, batch_size
 
 
-def _num_classes(model: nn.Module, images: torch.Tensor, device: torch.device) -> int:
-    """The number of classes: the width of the model's scores on one image."""
-    with torch.no_grad():
-        return int(model(images[:1].to(device)).shape[1])
-
-
 def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
@@ -196,23 +180,22 @@ def _median(values: np.ndarray) -> float | None:
 
 
 def evaluate_attack(
-    model: nn.Module, output: str, images: torch.Tensor, labels: torch.Tensor, attack: ResolvedAttack, *,
-    device: torch.device, seed: int, batch_size: int, surrogate: TrainedModel | None = None,
-    desc: str = "attack", partial: PartialResult | None = None,
+    test: ShuffledTest, count: int, attack: ResolvedAttack, *, seed: int, batch_size: int,
+    surrogate: TrainedModel | None = None, desc: str = "attack", partial: PartialResult | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Attack ``images``/``labels`` (already ordered and cut) → (summary fields, per-sample arrays).
+    """Attack the first ``count`` images of ``test`` (the seed-shuffled split) → (summary fields, per-sample arrays).
 
-    ``model`` maps pixels to scores, ``output`` is ``softmax`` or ``sigmoid``; before each batch
-    the global RNG (random starts, SPSA directions, JSMA targets) is seeded with
+    ``test.model`` maps pixels to scores, ``test.output`` is ``softmax`` or ``sigmoid``; before
+    each batch the global RNG (random starts, SPSA directions, JSMA targets) is seeded with
     ``batch_seed(seed, start)``, ``start`` the batch's first position, so that a run resumed
     from ``partial`` equals an uninterrupted one. ``batch_size`` is the batch size asked for
     (already resolved: ``--batch-size``, else the setting's ``batch_size``).
     """
-    model.requires_grad_(False)
+    model, output = test.model.requires_grad_(False), test.output
     params = attack.params
     target = attack_target(model, output, params["attack_on"])
     context = AttackContext(
-        num_classes=_num_classes(model, images, device),
+        num_classes=int(test.clean_scores(0, 1).shape[1]),
         probabilities=lambda x: OUTPUTS[output][0](model(x)),
         seed=seed,
         surrogate=None if surrogate is None else Surrogate(
@@ -223,10 +206,9 @@ def evaluate_attack(
 
     def attack_one(start: int, stop: int) -> dict[str, Any]:
         torch.manual_seed(batch_seed(seed, start))
-        return _attack_batch(model, output, attack, target, context, images[start:stop].to(device),
-                             labels[start:stop].to(device))
+        return _attack_batch(test, attack, target, context, start, stop)
 
-    records, used = _run_batches(attack_one, len(labels), batch_size, desc, device, partial)
+    records, used = _run_batches(attack_one, count, batch_size, desc, test.device, partial)
     samples = {key: np.concatenate([r[key] for r in records]) for key in records[0] if key != "seconds"}
     samples["batch"] = np.concatenate([np.full(len(r["label"]), i) for i, r in enumerate(records)])
     samples["clean_correct"] = samples["clean_pred"] == samples["label"]
@@ -326,19 +308,20 @@ def run_attack_setting(
     torch_device = resolve_device(device)
     target = load_model(model_dir, torch_device)
     surrogate = None if surrogate_dir is None else load_model(surrogate_dir, torch_device)
-    dataset = target.trained.dataset
-    return attack_setting(target, setting, out_path, test_split=lambda: load_dataset(dataset, data_dir)[1],
-                          device=torch_device, limit=limit, batch_size=batch_size, seed=seed, surrogate=surrogate)
+    test = lazy_shuffled_test(target.trained, data_dir, seed, torch_device)
+    return attack_setting(target, setting, out_path, test=test, limit=limit, batch_size=batch_size, seed=seed,
+                          surrogate=surrogate)
 
 
 def attack_setting(
-    loaded: LoadedModel, setting: dict[str, Any], out_path: Path, *, test_split: Callable[[], Split],
-    device: torch.device, limit: int | None, batch_size: int | None, seed: int, surrogate: LoadedModel | None,
+    loaded: LoadedModel, setting: dict[str, Any], out_path: Path, *, test: Callable[[], ShuffledTest],
+    limit: int | None, batch_size: int | None, seed: int, surrogate: LoadedModel | None,
 ) -> dict[str, Any]:
     """Attack ``loaded`` with ``setting`` (``{"attack": name, <parameter>: value}``) → ``out_path`` (+ ``.npz``).
 
+    ``test()`` is the model's test split in the order of ``seed`` (``newlogic.evaluation.shuffled``).
     An existing complete result for the same model weights, parameters, limit, batch size and
-    seed is returned as it is, without recomputing (and ``test_split()`` is not called). A run
+    seed is returned as it is, without recomputing (and ``test()`` is not called). A run
     that is killed resumes from its finished batches (``{setting}.partial.npz``). The result is
     held under its lock (``newlogic.store.lock``) meanwhile: a second run on it fails at once.
     """
@@ -346,13 +329,13 @@ def attack_setting(
     with output_lock(out_path):  # one writer per result: a second run on it fails now, naming this one
         outputs = (out_path, out_path.with_suffix(".npz"), partial_path(out_path))
         remove_stale_temporaries(out_path.parent, tuple(path.name for path in outputs))
-        return _attack_setting(loaded, setting, out_path, test_split=test_split, device=device, limit=limit,
-                               batch_size=batch_size, seed=seed, surrogate=surrogate)
+        return _attack_setting(loaded, setting, out_path, test=test, limit=limit, batch_size=batch_size, seed=seed,
+                               surrogate=surrogate)
 
 
 def _attack_setting(
-    loaded: LoadedModel, setting: dict[str, Any], out_path: Path, *, test_split: Callable[[], Split],
-    device: torch.device, limit: int | None, batch_size: int | None, seed: int, surrogate: LoadedModel | None,
+    loaded: LoadedModel, setting: dict[str, Any], out_path: Path, *, test: Callable[[], ShuffledTest],
+    limit: int | None, batch_size: int | None, seed: int, surrogate: LoadedModel | None,
 ) -> dict[str, Any]:
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive number of samples, got {limit}")
@@ -382,17 +365,14 @@ def _attack_setting(
         print(f"{out_path.stem}: up to date ({out_path})", file=sys.stderr)
         return existing
 
-    test = test_split()
-    order = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(seed))
-    caps = [cap for cap in (limit, attack.params["num_images"]) if cap is not None]
-    order = order[: min(caps)] if caps else order
+    shuffled = test()
+    count = min([len(shuffled)] + [cap for cap in (limit, attack.params["num_images"]) if cap is not None])
     partial = PartialResult(partial_path(out_path), request_hash)
     summary, samples = evaluate_attack(
-        trained.model, trained.spec.output, test.images[order], test.labels[order], attack,
-        device=device, seed=seed, batch_size=requested_batch, desc=out_path.stem, partial=partial,
+        shuffled, count, attack, seed=seed, batch_size=requested_batch, desc=out_path.stem, partial=partial,
         surrogate=None if surrogate is None else surrogate.trained,
     )
-    samples["index"] = order.numpy()
+    samples["index"] = shuffled.order[:count].numpy()
     result = {
         "schema_version": SCHEMA_VERSION,
         "complete": True,
@@ -413,10 +393,10 @@ def _attack_setting(
         "attack_on": attack.params["attack_on"],
         "seed": seed,
         "limit": limit,
-        "test_size": len(test.labels),
-        "subset": len(order) < len(test.labels),
+        "test_size": len(shuffled),
+        "subset": count < len(shuffled),
         **summary,
-        "device": str(device),
+        "device": str(shuffled.device),
         "samples_file": out_path.with_suffix(".npz").name,
         "model_ref": model_ref,
         "surrogate_ref": surrogate_ref,

@@ -20,16 +20,16 @@ Each set's rejection rate is ``#rejected / #inputs``; the mean max-probability
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from newlogic.data import Split, load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
+from newlogic.evaluation.shuffled import CHUNK, ShuffledTest, lazy_shuffled_test
 from newlogic.nn.outputs import probabilities, rejected
 from newlogic.spec import ModelSpec
 from newlogic.store.atomic import atomic_write_json
@@ -69,19 +69,23 @@ def scrambled(images: torch.Tensor, seed: int, group: int = SCRAMBLE_GROUP) -> t
     return torch.cat([permute_pixels(chunk, host) for chunk in images.split(group)])
 
 
+def score_statistics(scores: Iterable[torch.Tensor], spec: ModelSpec) -> dict[str, Any]:
+    """``{"count", "rejection_rate", "mean_max_probability"}`` of a model's scores, batch by batch (``REJECTION``)."""
+    is_rejected = REJECTION[spec.output][1]
+    count, rejections, confidence = 0, 0.0, 0.0
+    for batch in scores:
+        max_probability = probabilities(batch, spec).amax(dim=1)
+        count += len(batch)
+        rejections += float(is_rejected(batch, max_probability, spec).sum())
+        confidence += float(max_probability.double().sum())
+    return {"count": count, "rejection_rate": rejections / count, "mean_max_probability": confidence / count}
+
+
 @torch.no_grad()
 def rejection_statistics(model: nn.Module, spec: ModelSpec, images: torch.Tensor, device: torch.device,
                          batch_size: int = EVAL_BATCH) -> dict[str, Any]:
-    """``{"count", "rejection_rate", "mean_max_probability"}`` of ``model`` on ``images`` (rule ``REJECTION``)."""
-    is_rejected = REJECTION[spec.output][1]
-    totals = torch.zeros(2, dtype=torch.float64, device=device)
-    for batch in images.split(batch_size):
-        scores = model(batch.to(device))
-        max_probability = probabilities(scores, spec).amax(dim=1)
-        totals[0] += is_rejected(scores, max_probability, spec).sum()
-        totals[1] += max_probability.double().sum()
-    rejections, confidence = (totals / len(images)).tolist()
-    return {"count": len(images), "rejection_rate": rejections, "mean_max_probability": confidence}
+    """``score_statistics`` of ``model`` on ``images``, ``batch_size`` at a time."""
+    return score_statistics((model(batch.to(device)) for batch in images.split(batch_size)), spec)
 
 
 def _check_samples(n_samples: int) -> None:
@@ -98,9 +102,8 @@ def evaluate_noise_rejection(model_dir: Path, out_path: Path, *, data_dir: Path,
     _check_samples(n_samples)
     torch_device = resolve_device(device)
     trained = load_trained_model(model_dir, torch_device)
-    test = load_dataset(trained.dataset, data_dir)[1]
-    return noise_rejection(trained, test, Path(model_dir), Path(out_path), device=torch_device, n_samples=n_samples,
-                           seed=seed)
+    test = lazy_shuffled_test(trained, data_dir, seed, torch_device)()
+    return noise_rejection(trained, test, Path(model_dir), Path(out_path), n_samples=n_samples)
 
 
 def noise_request(trained: TrainedModel, n_samples: int, seed: int) -> dict[str, Any]:
@@ -121,9 +124,11 @@ def noise_up_to_date(out_path: Path, trained: TrainedModel, n_samples: int, seed
     return isinstance(stored, dict) and stored.get("config_hash") == expected
 
 
-def noise_rejection(trained: TrainedModel, test: Split, model_dir: Path, out_path: Path, *, device: torch.device,
-                    n_samples: int, seed: int) -> dict[str, Any]:
-    """``evaluate_noise_rejection`` on a loaded model and test split.
+def noise_rejection(trained: TrainedModel, test: ShuffledTest, model_dir: Path, out_path: Path, *,
+                    n_samples: int) -> dict[str, Any]:
+    """``evaluate_noise_rejection`` on a loaded model and its seed-shuffled test split (``test.seed``).
+
+    The clean set's scores are the ones the attack settings share (``test.clean_scores``).
 
     Returns (and writes atomically) ``{"schema_version", "model", "dataset", "output",
     "rejection_definition", "threshold", "n_samples", "seed", "inputs": {"clean" | "uniform_noise" |
@@ -131,16 +136,17 @@ def noise_rejection(trained: TrainedModel, test: Split, model_dir: Path, out_pat
     "provenance"}``; ``provenance.config_hash`` is the hash of ``noise_request``.
     """
     _check_samples(n_samples)
-    order = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(seed))[:n_samples]
+    seed, device = test.seed, test.device
     inputs = {
-        "clean": (test.images, "the test split"),
         "uniform_noise": (uniform_noise(n_samples, tuple(test.images.shape[1:]), seed), "pixels i.i.d. U(0, 1)"),
-        "scrambled": (scrambled(test.images[order], seed),
+        "scrambled": (scrambled(test.images[:n_samples], seed),
                       f"test images, pixels permuted (one order per {SCRAMBLE_GROUP} images)"),
     }
+    clean = (test.clean_scores(start, min(start + CHUNK, len(test))) for start in range(0, len(test), CHUNK))
     statistics = {
-        name: {**rejection_statistics(trained.model, trained.spec, images, device), "description": description}
-        for name, (images, description) in inputs.items()
+        "clean": {**score_statistics(clean, trained.spec), "description": "the test split"},
+        **{name: {**rejection_statistics(trained.model, trained.spec, images, device), "description": description}
+           for name, (images, description) in inputs.items()},
     }
     request = noise_request(trained, n_samples, seed)
     result = {

@@ -1,7 +1,9 @@
 """One evaluation process per trained (model, seed): all of its attack settings, noise rejection and checks (issue 13).
 
 The model is loaded (and its weights hashed) once, the test split read once and only if some
-output is missing. The caching is per output, as with one process per setting:
+output is missing; the clean scores and zero-gradient flags on it are measured once for all
+settings and noise rejection (``newlogic.evaluation.shuffled``). The caching is per output, as
+with one process per setting:
 
 - each setting writes its own result (``{out_dir}/{setting}.json``) with its own
   ``request_hash`` (``newlogic.evaluation.evaluate.attack_setting``); a finished result of the
@@ -15,19 +17,18 @@ A setting with a ``surrogate`` (transfer) crafts on the model directory that ``s
 gives for that (canonical) model name: in the workflow, the same seed's run.
 """
 
-import functools
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from newlogic.data import load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.evaluation.evaluate import LoadedModel, attack_setting, load_model
 from newlogic.evaluation.noise import noise_rejection, noise_up_to_date
 from newlogic.evaluation.settings import attack_requests
+from newlogic.evaluation.shuffled import lazy_shuffled_test
 from newlogic.report.checks import write_checks
 from newlogic.spec import canonical_name
 
@@ -51,7 +52,7 @@ def evaluate_model(model_dir: Path, settings: Mapping[str, Mapping[str, Any]], *
     dataset = loaded.trained.dataset
     requests = attack_requests(settings, dataset)
     outputs = {name: Path(out_dir) / f"{name}{RESULT_SUFFIX}" for name in requests}
-    test_split = functools.cache(lambda: load_dataset(dataset, data_dir)[1])
+    test = lazy_shuffled_test(loaded.trained, Path(data_dir), seed, torch_device)
     known = {canonical_name(name, dataset): Path(path) for name, path in (surrogate_dirs or {}).items()}
     surrogates: dict[str, LoadedModel] = {}
 
@@ -67,15 +68,13 @@ def evaluate_model(model_dir: Path, settings: Mapping[str, Mapping[str, Any]], *
 
     for name, request in requests.items():
         start = time.perf_counter()
-        attack_setting(loaded, request.attack, outputs[name], test_split=test_split, device=torch_device,
-                       limit=request.limit, batch_size=request.batch_size, seed=seed,
-                       surrogate=surrogate(name, request.surrogate))
+        attack_setting(loaded, request.attack, outputs[name], test=test, limit=request.limit,
+                       batch_size=request.batch_size, seed=seed, surrogate=surrogate(name, request.surrogate))
         print(f"{name}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
     if noise_out is not None:
         outputs["noise"] = Path(noise_out)
         if not noise_up_to_date(noise_out, loaded.trained, noise_samples, seed):
-            noise_rejection(loaded.trained, test_split(), Path(model_dir), Path(noise_out), device=torch_device,
-                            n_samples=noise_samples, seed=seed)
+            noise_rejection(loaded.trained, test(), Path(model_dir), Path(noise_out), n_samples=noise_samples)
     if checks_out is not None:
         outputs["checks"] = Path(checks_out)
         write_checks([outputs[name] for name in requests], Path(checks_out))
