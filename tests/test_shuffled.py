@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from newlogic.data import load_dataset
@@ -76,3 +77,16 @@ def test_one_setting_alone_gives_the_bits_it_gives_among_all_settings(digits_mod
             assert together.files == alone.files
             for key in together.files:
                 np.testing.assert_array_equal(together[key], alone[key], err_msg=f"{name}: {key}")
+    # batches of 100 and of 8, one setting through the scores and one through the probabilities: the
+    # images they share have the same clean values
+    with np.load(tmp_path / "all" / "fgsm_0.1.npz") as fgsm, np.load(tmp_path / "all" / "bim_probs.npz") as bim:
+        assert fgsm["batch"].max() == 1 and bim["batch"].max() == 3
+        for key in ("index", "clean_pred", "clean_confidence"):
+            np.testing.assert_array_equal(fgsm[key][:30], bim[key], err_msg=key)
+
+
+def test_a_span_outside_the_test_split_is_refused(digits_model_dir: Path) -> None:
+    shuffled = _shuffled(digits_model_dir)
+    for start, stop in ((CHUNK, CHUNK), (0, len(shuffled) + 1), (-1, 3)):
+        with pytest.raises(ValueError, match="not a non-empty span"):
+            shuffled.clean_scores(start, stop)

@@ -41,10 +41,10 @@ def test_no_attack_changes_the_models_mode_or_state(ramped_bn_model_dir: Path, q
     assert ramps and all(float(value) < 1 for value in ramps.values())  # the ramp has not finished
     before = _state(model)
     test = load_dataset("digits", ramped_bn_model_dir.parent)[1]
-    shuffled = ShuffledTest(Split(test.images[:IMAGES], test.labels[:IMAGES]), 0, model, trained.spec.output,
-                            torch.device("cpu"))
     clean = {}
-    for name in ATTACKS:
+    for name in ATTACKS:  # a fresh ShuffledTest each: the clean predictions are measured again after each attack
+        shuffled = ShuffledTest(Split(test.images[:IMAGES], test.labels[:IMAGES]), 0, model, trained.spec.output,
+                                torch.device("cpu"))
         attack = resolve_setting({"attack": name, **quick_settings[name]}, "digits")
         _, samples = evaluate_attack(shuffled, IMAGES, attack, seed=0, batch_size=3, surrogate=surrogate)
         clean[name] = samples["clean_pred"]

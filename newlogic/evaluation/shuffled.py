@@ -12,7 +12,10 @@ and by noise rejection's clean set:
 Both are computed per chunk of ``CHUNK`` consecutive images of the order (images
 ``[k·CHUNK, (k+1)·CHUNK)``, the last one shorter), when a setting first needs one of its images.
 The chunks are fixed, so a measurement never depends on which settings ran before it or in the
-same process: one setting alone (``newlogic attack``) gives the same bits as all of them together.
+same process, nor on their batch sizes: one setting alone (``newlogic attack``) gives the same
+bits as all of them together. A chunk is measured at once: on a GPU, the backward pass of the
+model on ``CHUNK`` images must fit in memory (an attack's own batches halve on out-of-memory,
+the chunks do not).
 """
 
 import functools
@@ -79,6 +82,8 @@ class ShuffledTest:
         return self._span(lambda chunk: self._zero_gradients_of_chunk(attack_on, chunk), start, stop)
 
     def _span(self, of_chunk: Callable[[int], torch.Tensor], start: int, stop: int) -> torch.Tensor:
+        if not 0 <= start < stop <= len(self):
+            raise ValueError(f"images [{start}, {stop}) are not a non-empty span of the {len(self)} test images")
         first, last = start // CHUNK, (stop - 1) // CHUNK
         joined = torch.cat([of_chunk(chunk) for chunk in range(first, last + 1)])
         return joined[start - first * CHUNK: stop - first * CHUNK]
