@@ -29,7 +29,7 @@ from torch import nn
 
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
-from newlogic.evaluation.shuffled import CHUNK, ShuffledTest, lazy_shuffled_test
+from newlogic.evaluation.shuffled import ShuffledTest, lazy_shuffled_test
 from newlogic.nn.outputs import probabilities, rejected
 from newlogic.spec import ModelSpec
 from newlogic.store.atomic import atomic_write_json
@@ -142,9 +142,8 @@ def noise_rejection(trained: TrainedModel, test: ShuffledTest, model_dir: Path, 
         "scrambled": (scrambled(test.images[:n_samples], seed),
                       f"test images, pixels permuted (one order per {SCRAMBLE_GROUP} images)"),
     }
-    clean = (test.clean_scores(start, min(start + CHUNK, len(test))) for start in range(0, len(test), CHUNK))
     statistics = {
-        "clean": {**score_statistics(clean, trained.spec), "description": "the test split"},
+        "clean": {**score_statistics([test.clean_scores(0, len(test))], trained.spec), "description": "the test split"},
         **{name: {**rejection_statistics(trained.model, trained.spec, images, device), "description": description}
            for name, (images, description) in inputs.items()},
     }

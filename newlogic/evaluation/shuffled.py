@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from newlogic.data import Split, load_dataset
-from newlogic.evaluation.target import AttackTarget, attack_target
+from newlogic.evaluation.target import attack_target
 from newlogic.store.model_dir import TrainedModel
 
 CHUNK = 100
@@ -64,7 +64,6 @@ class ShuffledTest:
         self.device = device
         self._scores: dict[int, torch.Tensor] = {}
         self._zero_gradients: dict[tuple[str, int], torch.Tensor] = {}
-        self._targets: dict[str, AttackTarget] = {}
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -97,10 +96,9 @@ class ShuffledTest:
 
     def _zero_gradients_of_chunk(self, attack_on: str, chunk: int) -> torch.Tensor:
         if (attack_on, chunk) not in self._zero_gradients:
-            if attack_on not in self._targets:
-                self._targets[attack_on] = attack_target(self.model, self.output, attack_on)
             images, labels = self.batch(chunk * CHUNK, (chunk + 1) * CHUNK)
-            self._zero_gradients[attack_on, chunk] = zero_gradients(self._targets[attack_on], images, labels)
+            target = attack_target(self.model, self.output, attack_on)
+            self._zero_gradients[attack_on, chunk] = zero_gradients(target, images, labels)
         return self._zero_gradients[attack_on, chunk]
 
 
