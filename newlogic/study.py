@@ -6,9 +6,9 @@ from typing import Any
 
 import yaml
 
+from newlogic.attacks.catalog import DEFAULT_CLIP, NORMALIZED, NORMALIZED_NOTE
 from newlogic.errors import UserError
 from newlogic.spec import canonical_name
-from newlogic.threat_model import DEFAULT_CLIP, NORMALIZED, NORMALIZED_NOTE
 
 
 @dataclass(frozen=True)

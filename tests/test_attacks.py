@@ -6,7 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from newlogic.attacks import ATTACKS, AttackContext, Surrogate, resolve_setting
+from newlogic.attacks import CATALOG, resolve_setting
+from newlogic.attacks.base import run_attack
+from newlogic.attacks.context import AttackContext, Surrogate
 from newlogic.data import load_dataset
 from newlogic.errors import UserError
 from newlogic.store.model_dir import load_trained_model
@@ -27,7 +29,7 @@ def _context(model: nn.Module) -> AttackContext:
 
 
 def test_every_registered_attack_has_quick_parameters(quick_settings: dict) -> None:
-    assert set(quick_settings) == set(ATTACKS)
+    assert set(quick_settings) == set(CATALOG)
 
 
 def test_presets_resolve_with_dataset_and_derived_defaults() -> None:
@@ -73,21 +75,21 @@ def test_fgsm_on_a_linear_model_is_the_analytic_sign_step() -> None:
     eps = 0.1
     expected = (x.flatten(1) + eps * grad.sign()).clamp(0, 1).view_as(x)
     fgsm = resolve_setting({"attack": "fgsm", "eps": eps}, "digits")
-    assert torch.allclose(fgsm.run(linear, x, y, _context(linear)), expected, atol=1e-7)
+    assert torch.allclose(run_attack(fgsm, linear, x, y, _context(linear)), expected, atol=1e-7)
     l2_step = eps * grad / grad.norm(dim=1, keepdim=True)
     fgm_l2 = resolve_setting({"attack": "fgm_l2", "eps": eps}, "digits")
     expected_l2 = (x.flatten(1) + l2_step).clamp(0, 1).view_as(x)
-    assert torch.allclose(fgm_l2.run(linear, x, y, _context(linear)), expected_l2, atol=1e-6)
+    assert torch.allclose(run_attack(fgm_l2, linear, x, y, _context(linear)), expected_l2, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", list(ATTACKS))
+@pytest.mark.parametrize("name", list(CATALOG))
 def test_every_attack_stays_in_the_image_box_and_its_eps_ball(name: str, digits, quick_settings: dict) -> None:
     model, images, labels = digits
     count = 2 if name in ("jsma", "spsa") else 20
     x, y = images[:count], labels[:count]
     attack = resolve_setting({"attack": name, **quick_settings[name]}, "digits")
     torch.manual_seed(0)
-    adv = attack.run(model, x, y, _context(model))
+    adv = run_attack(attack, model, x, y, _context(model))
     assert adv.shape == x.shape
     assert adv.min() >= 0 and adv.max() <= 1
     if attack.norm == "linf":
@@ -100,14 +102,14 @@ def test_every_attack_stays_in_the_image_box_and_its_eps_ball(name: str, digits,
 def test_pgd_at_0_3_leaves_the_undefended_model_near_zero(digits) -> None:
     model, x, y = digits
     torch.manual_seed(0)
-    adv = resolve_setting({"attack": "pgd", "eps": 0.3}, "digits").run(model, x, y, _context(model))
+    adv = run_attack(resolve_setting({"attack": "pgd", "eps": 0.3}, "digits"), model, x, y, _context(model))
     assert (model(adv).argmax(dim=1) == y).float().mean() <= 0.02
 
 
 def test_carlini_wagner_fools_the_undefended_model(digits) -> None:
     model, x, y = digits
     setting = {"attack": "cw_l2", "binary_search_steps": 3, "max_iterations": 100, "lr": 0.1}
-    adv = resolve_setting(setting, "digits").run(model, x, y, _context(model))
+    adv = run_attack(resolve_setting(setting, "digits"), model, x, y, _context(model))
     clean_correct = model(x).argmax(dim=1) == y
     fooled = model(adv).argmax(dim=1) != y
     assert (fooled & clean_correct).sum() / clean_correct.sum() >= 0.95
@@ -117,8 +119,8 @@ def test_carlini_wagner_keeps_each_sample_s_smallest_distortion_over_all_iterati
     """Twice the iterations repeat the first half's path, so no success may grow and some must shrink."""
     model, x, y = digits
     setting = {"attack": "cw_l2", "binary_search_steps": 1, "max_iterations": 20, "lr": 0.1, "abort_early": False}
-    short = resolve_setting(setting, "digits").run(model, x, y, _context(model))
-    long = resolve_setting({**setting, "max_iterations": 40}, "digits").run(model, x, y, _context(model))
+    short = run_attack(resolve_setting(setting, "digits"), model, x, y, _context(model))
+    long = run_attack(resolve_setting({**setting, "max_iterations": 40}, "digits"), model, x, y, _context(model))
     fooled_short, fooled_long = model(short).argmax(dim=1) != y, model(long).argmax(dim=1) != y
     assert (fooled_long | ~fooled_short).all()
     l2 = lambda adv: (adv - x).flatten(1).norm(dim=1)[fooled_short]  # noqa: E731
@@ -143,7 +145,7 @@ def test_carlini_wagner_early_abort_saves_model_passes_and_keeps_the_distortion(
     runs = {}
     for abort in (True, False):
         counted = _Rows(model)
-        adv = resolve_setting({**setting, "abort_early": abort}, "digits").run(counted, x, y, _context(model))
+        adv = run_attack(resolve_setting({**setting, "abort_early": abort}, "digits"), counted, x, y, _context(model))
         runs[abort] = (adv, counted.rows)
     (aborted, aborted_rows), (full, full_rows) = runs[True], runs[False]
     assert aborted_rows < 0.8 * full_rows
@@ -159,8 +161,8 @@ def test_carlini_wagner_treats_each_sample_as_if_alone(digits) -> None:
     model, x, y = digits
     setting = resolve_setting({"attack": "cw_l2", "binary_search_steps": 2, "max_iterations": 50, "lr": 0.05,
                                "initial_const": 0.1}, "digits")
-    whole = setting.run(model, x, y, _context(model))
-    part = setting.run(model, x[10:20], y[10:20], _context(model))
+    whole = run_attack(setting, model, x, y, _context(model))
+    part = run_attack(setting, model, x[10:20], y[10:20], _context(model))
     assert torch.allclose(whole[10:20], part, atol=1e-4)
 
 
@@ -168,7 +170,7 @@ def test_max_confidence_reaches_the_confidence_of_the_unattacked_wrong_classes(d
     model, x, y = digits
     probs = lambda images: model(images).softmax(dim=1)  # noqa: E731
     wrong_before = probs(x).scatter(1, y[:, None], 0).amax(dim=1)
-    adv = resolve_setting({"attack": "max_confidence"}, "digits").run(model, x, y, _context(model))
+    adv = run_attack(resolve_setting({"attack": "max_confidence"}, "digits"), model, x, y, _context(model))
     wrong_after = probs(adv).scatter(1, y[:, None], 0).amax(dim=1)
     assert (wrong_after >= wrong_before - 1e-6).all()
     assert (probs(adv).argmax(dim=1) != y).float().mean() >= 0.95
@@ -182,7 +184,7 @@ def test_transfer_crafts_on_the_surrogate_not_on_the_target(digits) -> None:
     context = AttackContext(10, lambda images: blind(images).softmax(dim=1), 0,
                             Surrogate(model, lambda images: model(images).softmax(dim=1)))
     transfer = resolve_setting({"attack": "transfer", "base_attack": "fgsm"}, "digits")
-    expected = resolve_setting({"attack": "fgsm"}, "digits").run(model, x, y, _context(model))
-    assert torch.equal(transfer.run(blind, x, y, context), expected)
+    expected = run_attack(resolve_setting({"attack": "fgsm"}, "digits"), model, x, y, _context(model))
+    assert torch.equal(run_attack(transfer, blind, x, y, context), expected)
     with pytest.raises(UserError, match="surrogate"):
-        transfer.run(blind, x, y, AttackContext(10, context.probabilities))
+        run_attack(transfer, blind, x, y, AttackContext(10, context.probabilities))

@@ -13,10 +13,12 @@ import pytest
 import torch
 from torch import nn
 
-from newlogic.attacks import AttackContext, resolve_setting
+from newlogic.attacks import resolve_setting
 from newlogic.attacks.apgd import CE, DLR_TARGETED, apgd
 from newlogic.attacks.autoattack import SURVIVED, chain_robust_accuracy
+from newlogic.attacks.base import run_attack
 from newlogic.attacks.carlini import carlini_wagner_l2
+from newlogic.attacks.context import AttackContext
 from newlogic.attacks.gradient import pgd_linf
 from newlogic.attacks.spsa import spsa_gradient
 from newlogic.data import load_dataset
@@ -71,7 +73,7 @@ def test_gradient_attacks_equal_torchattacks(fixed, setting: dict, reference) ->
     import torchattacks
 
     model, x, y = fixed
-    ours = resolve_setting(setting, "digits").run(model, x, y, _context(model))
+    ours = run_attack(resolve_setting(setting, "digits"), model, x, y, _context(model))
     theirs = reference(torchattacks, model)(x, y)
     assert torch.allclose(ours, theirs, atol=1e-5), float((ours - theirs).abs().max())
     with torch.no_grad():
@@ -139,7 +141,7 @@ def test_autoattack_robust_accuracy_equals_torchattacks(fixed) -> None:
     queries = 300
     setting = {"attack": "autoattack", "eps": 0.08, "apgd_steps": 10, "fab_steps": 10, "square_queries": queries}
     records: dict = {}
-    ours = resolve_setting(setting, "digits").run(model, x, y, _context(model, records))
+    ours = run_attack(resolve_setting(setting, "digits"), model, x, y, _context(model, records))
     reference = torchattacks.AutoAttack(model, norm="Linf", eps=0.08, version="standard", n_classes=10, seed=0)
     reference._autoattack.attacks[-1].n_queries = queries  # its Square, at the same query budget
     theirs = reference(x, y)
@@ -173,7 +175,7 @@ def test_project_spsa_is_at_least_as_strong_as_cleverhans(fixed) -> None:
     params = {"eps": 0.3, "nb_iter": 10, "spsa_samples": 16, "learning_rate": 0.05, "delta": 0.01}
     setting = resolve_setting({"attack": "spsa", **params}, "digits")
     torch.manual_seed(0)
-    ours = setting.run(model, x, y, _context(model))
+    ours = run_attack(setting, model, x, y, _context(model))
     torch.manual_seed(0)
     theirs = reference_spsa(model, x, params["eps"], params["nb_iter"], clip_min=0.0, clip_max=1.0, y=y,
                             learning_rate=params["learning_rate"], delta=params["delta"],

@@ -9,10 +9,10 @@ from importlib import metadata
 
 import pytest
 
-from newlogic.attacks import ATTACKS, PRESETS
+from newlogic.attacks.catalog import CATALOG, PRESETS
 from newlogic.cli import build_parser, main
 from newlogic.cli_help import EXAMPLES, subcommands
-from newlogic.data import DATASETS
+from newlogic.datasets import DATASET_INFO
 from newlogic.listing import LISTINGS, readable_token
 from newlogic.spec import TOKENS
 
@@ -28,8 +28,8 @@ def _listed(what: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
 def test_list_attacks_matches_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
     lines = _listed("attacks", capsys)
     headers = [line for line in lines if not line.startswith(" ") and not line.startswith("every attack")]
-    assert [line.split()[0] for line in headers] == list(ATTACKS)
-    for name, spec in ATTACKS.items():
+    assert [line.split()[0] for line in headers] == list(CATALOG)
+    for name, spec in CATALOG.items():
         start = lines.index(next(line for line in headers if line.split()[0] == name))
         assert spec.description in lines[start] and f"kind {spec.kind}" in lines[start]
         presets = lines[start + 1:start + 1 + len(spec.presets)]
@@ -43,8 +43,8 @@ def test_list_presets_datasets_and_tokens_follow_their_registries(capsys: pytest
     assert [line.split(":")[0] for line in presets] == list(PRESETS)
     for line in presets:
         preset, names = line.split(": ")
-        assert names.split(", ") == [name for name, spec in ATTACKS.items() if preset in spec.presets]
-    assert [line.split(":")[0] for line in _listed("datasets", capsys)] == list(DATASETS)
+        assert names.split(", ") == [name for name, spec in CATALOG.items() if preset in spec.presets]
+    assert [line.split(":")[0] for line in _listed("datasets", capsys)] == list(DATASET_INFO)
     tokens = _listed("tokens", capsys)
     assert [line.split("  (")[0] for line in tokens] == [readable_token(pattern) for pattern in TOKENS]
     assert "max_fit_l1[_<c>]  (regulariser): regularizer=max_fit_l1, regularizer_coef=1.0" in tokens

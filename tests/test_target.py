@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from newlogic.attacks import ATTACKS, AttackSpec, resolve_setting
+from newlogic.attacks import CATALOG, resolve_setting
 from newlogic.data import Split, load_dataset
 from newlogic.evaluation.evaluate import evaluate_attack
 from newlogic.evaluation.shuffled import ShuffledTest
@@ -42,7 +42,7 @@ def test_no_attack_changes_the_models_mode_or_state(ramped_bn_model_dir: Path, q
     before = _state(model)
     test = load_dataset("digits", ramped_bn_model_dir.parent)[1]
     clean = {}
-    for name in ATTACKS:  # a fresh ShuffledTest each: the clean predictions are measured again after each attack
+    for name in CATALOG:  # a fresh ShuffledTest each: the clean predictions are measured again after each attack
         shuffled = ShuffledTest(Split(test.images[:IMAGES], test.labels[:IMAGES]), 0, model, trained.spec.output,
                                 torch.device("cpu"))
         attack = resolve_setting({"attack": name, **quick_settings[name]}, "digits")
@@ -72,7 +72,7 @@ def test_an_attack_with_a_side_effect_is_an_error_not_a_result(ramped_bn_model_d
         target.model.eval()
         return x.clone()
 
-    monkeypatch.setitem(ATTACKS, "fgsm", AttackSpec("fgsm", sloppy, "linf", "one_step", {"paper": {"eps": 0.3}}, "x"))
+    monkeypatch.setattr("newlogic.attacks.gradient.fgsm", sloppy)
     trained = load_trained_model(ramped_bn_model_dir)
     test = load_dataset("digits", ramped_bn_model_dir.parent)[1]
     attack = resolve_setting({"attack": "fgsm"}, "digits")

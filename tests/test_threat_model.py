@@ -4,8 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from newlogic.attacks import AttackContext, resolve_setting
-from newlogic.attacks.base import AttackSpec, ResolvedAttack, resolve_parameters
+from newlogic.attacks import resolve_setting
+from newlogic.attacks.base import run_attack
+from newlogic.attacks.catalog import AttackEntry
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack, resolve_parameters
 from newlogic.data import dataset_info
 from newlogic.errors import UserError
 from newlogic.study import ablations
@@ -49,10 +52,10 @@ def test_fgsm_in_normalized_units_moves_each_channel_by_eps_times_its_std() -> N
     model = Linear(weight)
     attack = resolve_setting({"attack": "fgsm", "eps": 0.1, "threat_model": "normalized"}, "cifar10")
     assert attack.params["normalization"] == {"mean": list(CIFAR.mean), "std": list(CIFAR.std)}
-    adv = attack.run(model, x, y, _context(model))
+    adv = run_attack(attack, model, x, y, _context(model))
     expected = x - 0.1 * STD * weight.sign()  # label 0's CE falls along −w: FGSM steps along sign(∇CE) = −sign(w)
     torch.testing.assert_close(adv, expected, rtol=0, atol=1e-5)
-    pixels = resolve_setting({"attack": "fgsm", "eps": 0.1}, "cifar10").run(model, x, y, _context(model))
+    pixels = run_attack(resolve_setting({"attack": "fgsm", "eps": 0.1}, "cifar10"), model, x, y, _context(model))
     torch.testing.assert_close(pixels, (x - 0.1 * weight.sign()).clamp(0, 1), rtol=0, atol=1e-6)
 
 
@@ -61,7 +64,7 @@ def test_normalized_clip_bounds_z_not_the_pixels() -> None:
     model = Linear(weight)
     attack = resolve_setting({"attack": "bim", "eps": 1.0, "eps_iter": 0.5, "nb_iter": 4,
                               "threat_model": "normalized", "normalized_clip": 3.0}, "cifar10")
-    adv = attack.run(model, x, y, _context(model))
+    adv = run_attack(attack, model, x, y, _context(model))
     z = (adv - MEAN) / STD
     assert float(z.abs().max()) <= 3.0 + 1e-4
     assert float(adv.min()) < 0.0 or float(adv.max()) > 1.0  # the flaw: pixels outside [0, 1]
@@ -71,24 +74,29 @@ def test_normalized_clip_bounds_z_not_the_pixels() -> None:
     assert low - 1e-5 <= float(adv.min()) and float(adv.max()) <= high + 1e-5
     small = resolve_setting({"attack": "bim", "eps": 1.0, "eps_iter": 0.5, "nb_iter": 4,
                              "threat_model": "normalized", "normalized_clip": 2.5}, "cifar10")
-    z_small = (small.run(model, x, y, _context(model)) - MEAN) / STD  # clean z is in [−1.99, 2.13]
+    z_small = (run_attack(small, model, x, y, _context(model)) - MEAN) / STD  # clean z is in [−1.99, 2.13]
     assert float(z_small.abs().max()) == pytest.approx(2.5, abs=1e-4)
 
 
+SEEN: dict = {}
+
+
+def probe(target: nn.Module, u: torch.Tensor, _y: torch.Tensor, attack: ResolvedAttack,
+          _context: AttackContext) -> torch.Tensor:
+    """An attack that records what ``run_attack`` hands it (``test_lengths_...``)."""
+    SEEN.update(attack.params, u=u, scores=target(u))
+    return u
+
+
 def test_lengths_and_the_cw_constant_are_rescaled_into_the_unit_box() -> None:
-    seen = {}
-
-    def probe(target: nn.Module, u: torch.Tensor, _y: torch.Tensor, attack: ResolvedAttack,
-              _context: AttackContext) -> torch.Tensor:
-        seen.update(attack.params, u=u, scores=target(u))
-        return u
-
-    spec = AttackSpec("probe", probe, "l2", "iterative", {"paper": {"eps": 2.0, "eps_iter": 0.6, "initial_const": 1.0,
-                                                                    "lr": 0.5}}, "probe")
+    seen = SEEN
+    seen.clear()
+    spec = AttackEntry("probe", __name__, "probe", "iterative", "l2",
+                       {"paper": {"eps": 2.0, "eps_iter": 0.6, "initial_const": 1.0, "lr": 0.5}}, "probe")
     params = resolve_parameters(spec, "paper", {"threat_model": "normalized"}, "cifar10")
     x, y, weight = _images()
     model = Linear(weight)
-    adv = ResolvedAttack(spec, "paper", params, {}).run(model, x, y, _context(model))
+    adv = run_attack(ResolvedAttack(spec, "paper", params, {}), model, x, y, _context(model))
     assert seen["eps"] == pytest.approx(2.0 / 6) and seen["eps_iter"] == pytest.approx(0.1)
     assert seen["initial_const"] == pytest.approx(1.0 / 36) and seen["lr"] == 0.5  # C&W's lr acts on tanh space
     torch.testing.assert_close(seen["u"], ((x - MEAN) / STD + 3) / 6)

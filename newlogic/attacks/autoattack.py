@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from newlogic.attacks.apgd import CE, DLR_TARGETED, apgd
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, first_success_counts, linf_unbounded
-from newlogic.attacks.gradient import EPS_LINF
+from newlogic.attacks.base import first_success_counts
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack
 
 Attempt = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 SURVIVED = "autoattack_survived"  # per sample: how many attacks of the chain left it classified right
@@ -76,16 +77,6 @@ def chain_robust_accuracy(survived: np.ndarray, components: list[str]) -> dict[s
     return {name: float((survived > position).mean()) for position, name in enumerate(components)}
 
 
-def _unbounded(params: dict[str, Any]) -> bool:
-    """An L∞ bound of 1 or more allows any image in [0, 1]."""
-    return params["norm"] == "Linf" and linf_unbounded(params)
-
-
-SPEC = AttackSpec(
-    "autoattack", autoattack, lambda p: p["norm"].lower(), "ensemble",
-    {"strong": {"eps": EPS_LINF, "norm": "Linf", "components": list(COMPONENTS), "apgd_steps": 100,
-                "fab_steps": 100, "square_queries": 5000, "restarts": 1}},
-    "AutoAttack: APGD-CE, APGD-T, FAB-T, Square in sequence (RobustBench standard settings)",
-    choices={"norm": ("Linf", "L2"), "components": tuple(COMPONENTS)},
-    unbounded=_unbounded,
-)
+def summarize_records(samples: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, Any]:
+    """``chain_robust_accuracy`` from the per-sample ``SURVIVED`` counts (the catalog entry's ``summarize_records``)."""
+    return {"chain_robust_accuracy": chain_robust_accuracy(samples[SURVIVED], params["components"])}

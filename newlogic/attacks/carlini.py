@@ -39,7 +39,9 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, adam_step, margin
+from newlogic.attacks.base import adam_step, margin
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack
 
 TANH_SCALE = 0.999999
 ADAM_EPS = 1e-10  # see the module docstring
@@ -150,23 +152,3 @@ def cw_l2(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedA
           _context: AttackContext) -> torch.Tensor:
     """C&W L2 with the setting's parameters."""
     return carlini_wagner_l2(target, x, y, **{key: attack.params[key] for key in CW_PARAMETERS})
-
-
-UNBOUNDED_CONST = 10.0
-
-
-def cw_unbounded(params: dict) -> bool:
-    """C&W can reach any distortion when its search can raise c to ``UNBOUNDED_CONST`` [project]:
-    ``initial_const · 10^(binary_search_steps − 1) ≥ 10`` (the paper preset's single step at c = 1 cannot)."""
-    return params["initial_const"] * 10 ** (params["binary_search_steps"] - 1) >= UNBOUNDED_CONST
-
-
-SPEC = AttackSpec(
-    "cw_l2", cw_l2, "l2", "iterative",
-    {"paper": {"binary_search_steps": 1, "max_iterations": 50, "lr": 0.5, "initial_const": 1.0, "confidence": 0.0,
-               "abort_early": False},
-     "strong": {"binary_search_steps": 9, "max_iterations": 1000, "lr": 1e-2, "initial_const": 1e-3,
-                "confidence": 0.0, "abort_early": True}},
-    "C&W L2: Adam in tanh space on c·max(margin + κ, 0) + L2², binary search on c",
-    unbounded=cw_unbounded,
-)

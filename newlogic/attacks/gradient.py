@@ -12,24 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from newlogic.attacks.base import (
-    CLIP_MAX,
-    CLIP_MIN,
-    AttackContext,
-    AttackFn,
-    AttackSpec,
-    ByDataset,
-    Derived,
-    ResolvedAttack,
-    first_success,
-    linf_unbounded,
-)
+from newlogic.attacks.base import AttackFn, first_success
+from newlogic.attacks.catalog import CLIP_MAX, CLIP_MIN
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack
 from newlogic.errors import UserError
-
-EPS_LINF = ByDataset(mnist=0.3, cifar10=8 / 255)
-EPS_L2 = ByDataset(mnist=2.0, cifar10=0.5)
-PAPER_STEP = Derived(lambda p: p["eps"] / 3)  # the journal's step 0.1 at ε 0.3 [project: scales with ε]
-STRONG_STEP = Derived(lambda p: p["eps"] / 10)  # strong preset: ε/10
 
 
 def fgm(norm: float) -> AttackFn:
@@ -75,16 +62,5 @@ def pgd(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAtt
     return first_success(target, x, y, [restart] * p["restarts"])
 
 
-SPECS = (
-    AttackSpec("fgsm", fgm(np.inf), "linf", "one_step", {"paper": {"eps": 0.3}, "strong": {"eps": EPS_LINF}},
-               "FGSM: one L∞ step of ε along sign(∇x CE)"),
-    AttackSpec("fgm_l2", fgm(2), "l2", "one_step", {"paper": {"eps": 2.0}, "strong": {"eps": EPS_L2}},
-               "FGM L2: one step of L2 length ε along ∇x CE"),
-    AttackSpec("bim", bim, "linf", "iterative",
-               {"paper": {"eps": 0.3, "nb_iter": 5, "eps_iter": PAPER_STEP},
-                "strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP}},
-               "BIM: nb_iter projected L∞ steps of eps_iter", unbounded=linf_unbounded),
-    AttackSpec("pgd", pgd, "linf", "iterative",
-               {"strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP, "restarts": 3}},
-               "PGD: BIM from random starts, restarts on the samples not yet fooled", unbounded=linf_unbounded),
-)
+fgsm = fgm(np.inf)
+fgm_l2 = fgm(2)

@@ -10,8 +10,10 @@ file reports the confidence reached (mean confidence on misclassified adversaria
 import torch
 from torch import nn
 
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack, best_other, linf_unbounded
-from newlogic.attacks.gradient import PAPER_STEP, pgd_linf
+from newlogic.attacks.base import best_other
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.gradient import pgd_linf
+from newlogic.attacks.resolve import ResolvedAttack
 
 
 def max_confidence(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
@@ -33,11 +35,3 @@ def max_confidence(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: 
             best = torch.where(better.view(-1, *[1] * (x.dim() - 1)), candidate, best)
             best_score = torch.where(better, score, best_score)
     return best
-
-
-SPEC = AttackSpec(
-    "max_confidence", max_confidence, "linf", "iterative",
-    {"paper": {"eps": 0.3, "nb_iter": 5, "eps_iter": PAPER_STEP, "rand_init": False}},
-    "MaxConfidence: targeted PGD to every wrong class, keep the most confident misclassification",
-    unbounded=linf_unbounded,
-)

@@ -15,26 +15,20 @@ constant, which weighs a squared length, is divided by (2C)² (``SQUARED_LENGTH_
 each attack solves the problem it solves in z.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
-from newlogic.data import dataset_info
-from newlogic.threat_model import NORMALIZED
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack
 
-if TYPE_CHECKING:
-    from newlogic.attacks.base import AttackContext, ResolvedAttack
+RunFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, ResolvedAttack, AttackContext], torch.Tensor]
 
 LENGTH_PARAMETERS = ("eps", "eps_iter", "delta", "learning_rate")
 SQUARED_LENGTH_PARAMETERS = ("initial_const",)
-
-
-def normalization(dataset: str) -> dict[str, list[float]]:
-    """The per-channel ``mean`` and ``std`` of ``dataset`` that define z (recorded in the setting's parameters)."""
-    info = dataset_info(dataset)
-    return {"mean": list(info.mean), "std": list(info.std)}
 
 
 class _Box:
@@ -67,27 +61,15 @@ class _InPixels(nn.Module):
         return self.module(self.box.to_pixels(u))
 
 
-def pixel_range(params: dict[str, Any]) -> tuple[float, float]:
-    """The lowest and highest pixel value the threat model allows: [0, 1], or ``mean_c ± C·std_c`` over channels."""
-    if params.get("threat_model") != NORMALIZED:
-        return 0.0, 1.0
-    stats, clip = params["normalization"], params["normalized_clip"]
-    pairs = list(zip(stats["mean"], stats["std"], strict=True))
-    return min(m - clip * s for m, s in pairs), max(m + clip * s for m, s in pairs)
-
-
-def run_normalized(attack: "ResolvedAttack", target: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                   context: "AttackContext") -> torch.Tensor:
-    """Run ``attack`` in the unit box of z with its lengths rescaled; return pixels (possibly outside [0, 1]).
-
-    A transfer setting is not wrapped itself: its base attack, which carries the same threat
-    model, runs through here on the surrogate.
-    """
+def run_normalized(run: RunFn, attack: ResolvedAttack, target: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                   context: AttackContext) -> torch.Tensor:
+    """Run ``attack`` (its function ``run``) in the unit box of z with its lengths rescaled; return pixels
+    (possibly outside [0, 1])."""
     box = _Box(attack.params, x)
     scale = 2 * box.clip
     params = dict(attack.params)
     params.update({key: params[key] / scale for key in LENGTH_PARAMETERS if params.get(key) is not None})
     params.update({key: params[key] / scale**2 for key in SQUARED_LENGTH_PARAMETERS if params.get(key) is not None})
     unit_context = replace(context, probabilities=lambda u: context.probabilities(box.to_pixels(u)))
-    u_adv = attack.spec.run(_InPixels(target, box), box.to_unit(x), y, replace(attack, params=params), unit_context)
+    u_adv = run(_InPixels(target, box), box.to_unit(x), y, replace(attack, params=params), unit_context)
     return box.to_pixels(u_adv)

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack
 
 TARGETS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
     "random": lambda y, classes: (y + torch.randint(1, classes, y.shape, device=y.device)) % classes,
@@ -30,11 +31,3 @@ def jsma(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAt
     runner = torchattacks.JSMA(target, theta=p["theta"], gamma=p["gamma"])
     runner.set_mode_targeted_by_label(quiet=True)
     return runner(x, TARGETS[p["target"]](y, context.num_classes)).detach()
-
-
-SPEC = AttackSpec(
-    "jsma", jsma, "l0", "iterative",
-    {"paper": {"theta": 1.0, "gamma": 0.1, "target": "random"}},
-    "JSMA: raise the two most salient pixels towards a target class until it wins or γ of the pixels changed",
-    choices={"target": tuple(TARGETS)},
-)

@@ -26,8 +26,10 @@ Differences from cleverhans 4's ``spsa`` (the estimate and optimiser above are U
 import torch
 from torch import nn
 
-from newlogic.attacks.base import CLIP_MAX, CLIP_MIN, AttackContext, AttackSpec, ResolvedAttack, adam_step, margin
-from newlogic.attacks.gradient import EPS_LINF
+from newlogic.attacks.base import adam_step, margin
+from newlogic.attacks.catalog import CLIP_MAX, CLIP_MIN
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack
 
 ADAM_EPS = 1e-8
 # [project] inputs per forward pass when estimating gradients, by device type: small batches run
@@ -94,12 +96,3 @@ def spsa(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAt
             if len(active) == 0:
                 break
         return (x + perturbation).clamp(CLIP_MIN, CLIP_MAX)
-
-
-SPEC = AttackSpec(
-    "spsa", spsa, "linf", "black_box",
-    {"paper": {"eps": 0.3, "nb_iter": 50, "spsa_samples": 128, "learning_rate": 0.01, "delta": 0.01,
-               "num_images": 1500},
-     "strong": {"eps": EPS_LINF, "nb_iter": 100, "spsa_samples": 128, "learning_rate": 0.01, "delta": 0.01}},
-    "SPSA: Adam on the margin loss with finite-difference gradient estimates (no gradients used)",
-)

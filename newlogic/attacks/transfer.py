@@ -11,7 +11,9 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from newlogic.attacks.base import AttackContext, AttackSpec, ResolvedAttack
+from newlogic.attacks.base import run_attack
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack
 from newlogic.errors import UserError
 
 
@@ -26,12 +28,5 @@ def transfer(_target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Resol
     if context.surrogate is None:
         raise UserError("attack transfer needs a surrogate model directory (--surrogate-dir)")
     surrogate = context.surrogate
-    return attack.base.run(surrogate.target, x, y, replace(context, probabilities=surrogate.probabilities,
-                                                           surrogate=None))
-
-
-SPEC = AttackSpec(
-    "transfer", transfer, "linf", "transfer",  # the norm of a resolved transfer setting is its base attack's
-    {"paper": {"base_attack": "bim"}},
-    "transfer: the base attack crafted on a surrogate model, evaluated on the target",
-)
+    return run_attack(attack.base, surrogate.target, x, y,
+                      replace(context, probabilities=surrogate.probabilities, surrogate=None))

@@ -8,8 +8,9 @@ that leaves no less accuracy than this noise has found nothing, which the checks
 import torch
 from torch import nn
 
-from newlogic.attacks.base import CLIP_MAX, CLIP_MIN, AttackContext, AttackSpec, ResolvedAttack
-from newlogic.attacks.gradient import EPS_LINF
+from newlogic.attacks.catalog import CLIP_MAX, CLIP_MIN
+from newlogic.attacks.context import AttackContext
+from newlogic.attacks.resolve import ResolvedAttack
 
 
 def uniform_noise(_target: nn.Module, x: torch.Tensor, _y: torch.Tensor, attack: ResolvedAttack,
@@ -18,9 +19,3 @@ def uniform_noise(_target: nn.Module, x: torch.Tensor, _y: torch.Tensor, attack:
     eps = attack.params["eps"]
     noise = (torch.rand(x.shape, device=x.device) * 2 - 1) * eps
     return (x + noise).clamp(CLIP_MIN, CLIP_MAX)
-
-
-SPEC = AttackSpec(
-    "uniform_noise", uniform_noise, "linf", "noise", {"paper": {"eps": 0.3}, "strong": {"eps": EPS_LINF}},
-    "uniform noise: every pixel moved by U(−ε, ε), the baseline an attack must beat",
-)

@@ -27,9 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from newlogic.attack_kinds import WHITE_BOX_KINDS
-from newlogic.attacks import AttackContext, ResolvedAttack, Surrogate, resolve_setting
-from newlogic.attacks.autoattack import SURVIVED, chain_robust_accuracy
+from newlogic.attacks import ResolvedAttack, resolve_setting
+from newlogic.attacks.base import run_attack, summarize_records
+from newlogic.attacks.catalog import WHITE_BOX_KINDS
+from newlogic.attacks.context import AttackContext, Surrogate
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.evaluation.partial import PartialResult, batch_seed, partial_path
@@ -93,7 +94,7 @@ def _attack_batch(test: ShuffledTest, attack: ResolvedAttack, target: nn.Module,
     clean_scores = test.clean_scores(start, stop)
     _sync(x.device)
     clock = time.perf_counter()
-    adv = attack.run(target, x, y, context).detach()
+    adv = run_attack(attack, target, x, y, context).detach()
     _sync(x.device)
     seconds = time.perf_counter() - clock
     for guard in guards:
@@ -119,7 +120,7 @@ def _attack_batch(test: ShuffledTest, attack: ResolvedAttack, target: nn.Module,
     if output == "sigmoid":
         record["clean_rejected"] = is_rejected(clean_scores)
         record["adv_rejected"] = is_rejected(adv_scores)
-    if attack.spec.kind in WHITE_BOX_KINDS:
+    if attack.entry.kind in WHITE_BOX_KINDS:
         record["zero_gradient"] = test.zero_gradient(attack.params["attack_on"], start, stop)
         guards[0].check("the clean measurements")
     if context.records:  # per-sample measurements of the attack (AutoAttack: attacks of the chain survived)
@@ -214,9 +215,7 @@ def evaluate_attack(
     samples["clean_correct"] = samples["clean_pred"] == samples["label"]
     samples["adv_correct"] = samples["adv_pred"] == samples["label"]
     summary = _summary(samples, records, output, batch_size, used)
-    summary["chain_robust_accuracy"] = (
-        chain_robust_accuracy(samples[SURVIVED], params["components"]) if SURVIVED in samples else None
-    )
+    summary.update(summarize_records(attack, samples))
     return summary, samples
 
 
@@ -343,10 +342,10 @@ def _attack_setting(
         raise UserError(f"--batch-size must be positive, got {batch_size}")
     trained, model_ref = loaded.trained, loaded.ref
     attack = resolve_setting(setting, trained.dataset)
-    if attack.spec.kind != "transfer":
+    if not attack.entry.needs_surrogate:
         surrogate = None
     elif surrogate is None:
-        raise UserError("attack transfer needs a surrogate model directory (--surrogate-dir)")
+        raise UserError(f"attack {attack.name} needs a surrogate model directory (--surrogate-dir)")
     elif surrogate.trained.dataset != trained.dataset:
         raise UserError(f"surrogate {surrogate.ref['dir']} was trained on {surrogate.trained.dataset}, "
                         f"the target on {trained.dataset}")
@@ -381,7 +380,7 @@ def _attack_setting(
         "dataset": trained.dataset,
         "output": trained.spec.output,
         "attack": attack.name,
-        "attack_kind": attack.spec.kind,
+        "attack_kind": attack.entry.kind,
         "norm": attack.norm,
         "eps": attack.eps,
         "unbounded": attack.unbounded,

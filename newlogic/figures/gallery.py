@@ -17,7 +17,10 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
-from newlogic.attacks import AttackContext, resolve_setting
+from newlogic.attacks import resolve_setting
+from newlogic.attacks.base import run_attack
+from newlogic.attacks.catalog import GALLERY_SETTING
+from newlogic.attacks.context import AttackContext
 from newlogic.errors import UserError
 from newlogic.evaluation.target import attack_target
 from newlogic.figures.common import centred_norm, show_image, show_signed
@@ -25,7 +28,6 @@ from newlogic.nn.outputs import predictions, probabilities, rejected
 from newlogic.store.model_dir import TrainedModel
 
 GALLERY_SAMPLES = 8
-DEFAULT_SETTING: dict[str, Any] = {"attack": "cw_l2"}
 MIN_DELTA_SCALE = 1 / 255  # one grey level: float noise of an unchanged image stays white
 
 
@@ -46,13 +48,13 @@ class Gallery:
 
 
 def craft_gallery(trained: TrainedModel, images: torch.Tensor, labels: torch.Tensor, *,
-                  setting: Mapping[str, Any] = DEFAULT_SETTING, n_samples: int = GALLERY_SAMPLES, seed: int = 0,
+                  setting: Mapping[str, Any] = GALLERY_SETTING, n_samples: int = GALLERY_SAMPLES, seed: int = 0,
                   device: torch.device | str = "cpu") -> Gallery:
     """Attack the first ``n_samples`` of ``images`` shuffled with ``seed`` using ``setting``; read both predictions."""
     attack = resolve_setting(setting, trained.dataset)
-    if attack.spec.kind == "transfer":
+    if attack.entry.needs_surrogate:
         raise UserError("the adversarial gallery crafts on the model itself; use a white- or black-box attack, "
-                        "not transfer")
+                        f"not {attack.name}")
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:n_samples]
     x, y = images[order].to(device), labels[order].to(device)
     model, spec = trained.model.requires_grad_(False), trained.spec
@@ -61,7 +63,8 @@ def craft_gallery(trained: TrainedModel, images: torch.Tensor, labels: torch.Ten
     context = AttackContext(num_classes=num_classes, probabilities=lambda inputs: probabilities(model(inputs), spec),
                             seed=seed)
     torch.manual_seed(seed)
-    adversarial = attack.run(attack_target(model, spec.output, attack.params["attack_on"]), x, y, context).detach()
+    target = attack_target(model, spec.output, attack.params["attack_on"])
+    adversarial = run_attack(attack, target, x, y, context).detach()
     with torch.no_grad():
         clean_scores, adv_scores = model(x), model(adversarial)
     clean_p, adv_p = probabilities(clean_scores, spec), probabilities(adv_scores, spec)

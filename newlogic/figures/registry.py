@@ -17,12 +17,13 @@ from typing import Annotated, Any
 import torch
 from matplotlib.figure import Figure
 
+from newlogic.attacks.catalog import GALLERY_SETTING
 from newlogic.data import Split, load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.figures.confidence import NOISE_SAMPLES, confidence_sets, plot_confidence
 from newlogic.figures.files import figure_paths, save_figure
-from newlogic.figures.gallery import DEFAULT_SETTING, GALLERY_SAMPLES, craft_gallery, plot_gallery
+from newlogic.figures.gallery import GALLERY_SAMPLES, craft_gallery, plot_gallery
 from newlogic.figures.interpolation import DEFAULT_CLASSES, plot_interpolation
 from newlogic.figures.patches import N_CLUSTERS, TOP_FRACTION, plot_top_patches
 from newlogic.figures.weights import plot_conv1_weights
@@ -47,7 +48,7 @@ class FigureOptions:
     n_clusters: Annotated[int, AT_LEAST_ONE] = N_CLUSTERS
     weight_scope: str = "neuron"
     interpolation_classes: tuple[int, int, int] = DEFAULT_CLASSES
-    gallery_setting: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTING))
+    gallery_setting: dict[str, Any] = field(default_factory=lambda: dict(GALLERY_SETTING))
     gallery_samples: Annotated[int, AT_LEAST_ONE] = GALLERY_SAMPLES
     noise_samples: Annotated[int, AT_LEAST_ONE] = NOISE_SAMPLES
 

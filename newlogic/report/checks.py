@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from newlogic.attack_kinds import WHITE_BOX_KINDS
+from newlogic.attacks.catalog import WHITE_BOX_KINDS
 from newlogic.errors import UserError
 from newlogic.report.samples import Result, load_result, paired, robust_within
 from newlogic.report.worst_case import worst_case
