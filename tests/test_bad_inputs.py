@@ -155,7 +155,7 @@ def test_non_finite_adversarial_images_are_an_error_never_a_result() -> None:
 
     from newlogic.attacks import resolve_setting
     from newlogic.errors import UserError
-    from newlogic.evaluation.evaluate import NORMS, _check_bounds
+    from newlogic.evaluation.batches import NORMS, _check_bounds
 
     attack = resolve_setting({"attack": "fgsm", "eps": 0.3}, "digits")
     adv = torch.full((2, 1, 8, 8), 0.5)

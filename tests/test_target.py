@@ -8,7 +8,7 @@ import torch
 
 from newlogic.attacks import CATALOG, resolve_setting
 from newlogic.data import Split, load_dataset
-from newlogic.evaluation.evaluate import evaluate_attack
+from newlogic.evaluation.batches import evaluate_attack
 from newlogic.evaluation.shuffled import ShuffledTest
 from newlogic.evaluation.target import AttackSideEffect, attack_target
 from newlogic.store.model_dir import load_trained_model

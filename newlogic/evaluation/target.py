@@ -42,7 +42,7 @@ class AttackTarget(nn.Module):
 
 def attack_target(model: nn.Module, output: str, attack_on: str) -> AttackTarget:
     """The target of an attack on ``model`` (``output``: softmax or sigmoid) through ``attack_on``."""
-    return AttackTarget(model.eval(), OUTPUTS[output][0] if attack_on == "probs" else None)
+    return AttackTarget(model.eval(), OUTPUTS[output].probabilities if attack_on == "probs" else None)
 
 
 class ModelGuard:

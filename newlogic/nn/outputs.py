@@ -11,6 +11,7 @@ The prediction is ``argmax_c s_c`` in both cases (σ and softmax are monotone).
 """
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
@@ -25,16 +26,24 @@ def _all_below_half(scores: torch.Tensor) -> torch.Tensor:
     return (scores < 0).all(dim=1)
 
 
-# ModelSpec.output → (probabilities, rejection)
-OUTPUTS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]] = {
-    "softmax": (lambda scores: torch.softmax(scores, dim=1), _never),
-    "sigmoid": (torch.sigmoid, _all_below_half),
+class OutputKind(NamedTuple):
+    """How to read a model's scores: its probabilities, its rejections, and whether it can reject at all."""
+
+    probabilities: Callable[[torch.Tensor], torch.Tensor]
+    rejected: Callable[[torch.Tensor], torch.Tensor]
+    can_reject: bool
+
+
+# ModelSpec.output → how its scores are read
+OUTPUTS: dict[str, OutputKind] = {
+    "softmax": OutputKind(lambda scores: torch.softmax(scores, dim=1), _never, can_reject=False),
+    "sigmoid": OutputKind(torch.sigmoid, _all_below_half, can_reject=True),
 }
 
 
 def probabilities(scores: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
     """``softmax(s)`` or ``σ(s)`` by the model's output kind; ``[N, C]``."""
-    return OUTPUTS[spec.output][0](scores)
+    return OUTPUTS[spec.output].probabilities(scores)
 
 
 def predictions(scores: torch.Tensor) -> torch.Tensor:
@@ -44,4 +53,4 @@ def predictions(scores: torch.Tensor) -> torch.Tensor:
 
 def rejected(scores: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
     """``bool [N]``: True where a ``sigmoid_out`` model rejects (every output < 0.5); softmax never rejects."""
-    return OUTPUTS[spec.output][1](scores)
+    return OUTPUTS[spec.output].rejected(scores)
