@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from newlogic.attacks.catalog import DEFAULT_CLIP, NORMALIZED, NORMALIZED_NOTE
+from newlogic.attacks.suite import expand_strong_suite
 from newlogic.errors import UserError
 from newlogic.spec import canonical_name
 
@@ -29,6 +30,12 @@ class Ablation:
     settings: tuple[str, ...]
     seeds: tuple[int, ...]
     caption: str = ""
+    suite: tuple[str, ...] = ()  # the strong suite's settings (newlogic.attacks.suite): evaluated, never columns
+
+    @property
+    def evaluated(self) -> tuple[str, ...]:
+        """Every setting the ablation's models meet: its columns, then the strong suite."""
+        return self.settings + self.suite
 
 
 def load_config(source: Path | str) -> dict[str, Any]:
@@ -44,6 +51,7 @@ def load_config(source: Path | str) -> dict[str, Any]:
     config = yaml.safe_load(text)
     if not isinstance(config, dict):
         raise UserError(f"{where} must hold a mapping of keys")
+    expand_strong_suite(config)
     return config
 
 
@@ -98,7 +106,8 @@ def ablations(config: dict[str, Any]) -> dict[str, Ablation]:
             )
         models = _unique_models(name, tuple(_model_entry(entry, dataset) for entry in body["models"]))
         result[name] = Ablation(name, dataset, models, settings, tuple(config.get("seeds", [0])),
-                                _caption(body.get("caption", ""), [config["attacks"][s] for s in settings]))
+                                _caption(body.get("caption", ""), [config["attacks"][s] for s in settings]),
+                                tuple(body.get("suite", ())))
     return result
 
 

@@ -19,7 +19,6 @@ Threat models: ``pixels`` (default; ε in pixel units, adversarial images clippe
 units ``z = (x − mean_c) / std_c``, ``z`` clipped to ``±normalized_clip``, journal: 3).
 """
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +100,13 @@ def autoattack_unbounded(params: Params) -> bool:
     return params["norm"] == "Linf" and linf_unbounded(params)
 
 
+def autoattack_budget(params: Params) -> float:
+    """AutoAttack's iterations: restarts × the steps (APGD, FAB) or queries (Square) of each component it runs."""
+    per_component = {"apgd-ce": params["apgd_steps"], "apgd-t": params["apgd_steps"], "fab-t": params["fab_steps"],
+                     "square": params["square_queries"]}
+    return float(params["restarts"] * sum(per_component[name] for name in params["components"]))
+
+
 def _never(_params: Params) -> bool:
     return False
 
@@ -114,7 +120,7 @@ class AttackEntry:
     ``ByDataset``); ``types`` gives the type of parameters whose default is None; ``choices`` the
     valid strings; ``unbounded(params)``: the setting can reach any perturbation, so it must bring
     the accuracy to ≈0 (Carlini et al. 2019). ``budget(params)``: its strength among the
-    configurations of one threat (gradient steps, ``inf`` for an ensemble; None: not ordered).
+    configurations of one threat (gradient steps × restarts; an ensemble's iterations; None: not ordered).
     ``per_sample_norm``: a minimal-perturbation attack without an ε, whose per-sample norms in
     this norm join that norm's worst cases. ``needs_surrogate``: crafted on another model
     (``base_attack``). ``summarize_records``: a function of ``module`` turning the attack's
@@ -198,7 +204,7 @@ ENTRIES = (
                             "apgd_steps": 100, "fab_steps": 100, "square_queries": 5000, "restarts": 1}},
                 "AutoAttack: APGD-CE, APGD-T, FAB-T, Square in sequence (RobustBench standard settings)",
                 choices={"norm": ("Linf", "L2"), "components": AUTOATTACK_COMPONENTS},
-                unbounded=autoattack_unbounded, budget=lambda _p: math.inf,
+                unbounded=autoattack_unbounded, budget=autoattack_budget,
                 summarize_records="summarize_records"),
     AttackEntry("uniform_noise", _ATTACKS + "uniform_noise", "uniform_noise", "noise", "linf",
                 {"paper": {"eps": 0.3}, "strong": {"eps": EPS_LINF}},

@@ -7,8 +7,13 @@ import sys
 from newlogic.evaluation.settings import attack_requests
 from newlogic.store import paths
 from newlogic.errors import UserError
+from newlogic.attacks.suite import expand_strong_suite
 from newlogic.study import ablations, validate_config
 
+try:  # the strong suite's settings join the config's (newlogic.attacks.suite): every job plans with them
+    expand_strong_suite(config)
+except UserError as error:
+    sys.exit(f"config error: {error}")
 RESULTS = paths.results_dir(config.get("run"))
 DATASET = config["dataset"]
 if workflow.is_main_process:  # the dry run and the scheduling process; jobs parse a config checked already
@@ -89,7 +94,7 @@ def evaluation_rule(index):
 
 def settings_of_model(model):
     """Attack settings any ablation asks of this model."""
-    return sorted({s for a in ABLATIONS.values() if model in [m.name for m in a.models] for s in a.settings})
+    return sorted({s for a in ABLATIONS.values() if model in [m.name for m in a.models] for s in a.evaluated})
 
 
 def model_results(wildcards):

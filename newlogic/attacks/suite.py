@@ -1,0 +1,121 @@
+"""The strong suite: the fixed set of strong attacks every model meets at every table ε (issue 21; torch-free).
+
+A table's worst case is only as strong as the attacks behind it (Carlini et al. 2019 §4; Croce &
+Hein 2020). So every shipped config runs, on every model of every ablation and at every ε that a
+table column of that ablation is bounded by (pixel threat model, not unbounded), the members of
+``SUITE``: AutoAttack's gradient and gradient-free parts (APGD-CE, APGD-T with the targeted DLR
+loss, Square; L2: APGD-CE, APGD-T) and the adaptive attack through the logic layers' smooth
+surrogate (``adaptive``), each once as configured and once with twice its budget (twice the
+restarts, so twice steps × restarts: the convergence check). The settings are added to the
+config before anything reads it (``expand_strong_suite``), with ids ``suite_<member>_<norm>_<ε>``
+and ``…_x2``, and to each ablation's ``suite`` list: evaluated and part of every worst case,
+never a table column.
+
+The config's ``strong_suite`` mapping chooses ``profile`` (``standard``: RobustBench's budget;
+``quick``: a cheap budget for the laptop demo) and ``limit`` (images per model and seed, the
+suite's stated sample count). An ablation can name its members' ε explicitly with ``suite_eps``.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from newlogic.attacks.catalog import PIXELS, attack_entry
+from newlogic.attacks.resolve import resolve_setting
+from newlogic.errors import UserError
+from newlogic.evaluation.settings import attack_request
+
+SUITE_PREFIX = "suite_"
+DOUBLED = "_x2"
+DEFAULT_LIMIT = 1000  # images per model and seed [project]
+# member → (norms it runs in, its setting at the profile's budget); {norm} is filled in
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "standard": {
+        "apgd": {"attack": "autoattack", "preset": "strong", "components": ["apgd-ce", "apgd-t"],
+                 "apgd_steps": 100, "restarts": 1},
+        "square": {"attack": "autoattack", "preset": "strong", "components": ["square"], "square_queries": 5000,
+                   "restarts": 1},
+    },
+    "quick": {
+        "apgd": {"attack": "autoattack", "preset": "strong", "components": ["apgd-ce", "apgd-t"],
+                 "apgd_steps": 10, "restarts": 1},
+        "square": {"attack": "autoattack", "preset": "strong", "components": ["square"], "square_queries": 200,
+                   "restarts": 1},
+    },
+}
+MEMBER_NORMS = {"apgd": ("linf", "l2"), "square": ("linf",), "adaptive": ("linf",)}
+AUTOATTACK_NORMS = {"linf": "Linf", "l2": "L2"}
+DOUBLING = ("restarts",)  # twice the budget (steps × restarts): twice the random restarts
+
+
+def _budgeted(setting: dict[str, Any], factor: int) -> dict[str, Any]:
+    """``setting`` with every budget parameter it has (``DOUBLING``) multiplied by ``factor``."""
+    return {key: value * factor if key in DOUBLING else value for key, value in setting.items()}
+
+
+def _member_setting(template: dict[str, Any], norm: str, eps: float, limit: int) -> dict[str, Any]:
+    setting = {**template, "eps": eps, "limit": limit}
+    if template["attack"] == "autoattack":
+        setting["norm"] = AUTOATTACK_NORMS[norm]
+    return setting
+
+
+def table_eps(settings: Mapping[str, Mapping[str, Any]], dataset: str) -> list[tuple[str, float]]:
+    """Every (norm, ε) a table column is bounded by: pixel threat model, L∞ or L2, bounded (no ``unbounded``)."""
+    found = set()
+    for name, setting in settings.items():
+        try:
+            resolved = resolve_setting(attack_request(name, setting).attack, dataset)
+        except UserError as error:
+            raise UserError(f"attack setting {name!r}: {error}") from None
+        if (resolved.eps is None or resolved.norm not in AUTOATTACK_NORMS or resolved.unbounded
+                or resolved.params["threat_model"] != PIXELS or resolved.entry.kind == "noise"):
+            continue
+        found.add((resolved.norm, float(f"{resolved.eps:.10g}")))
+    return sorted(found)
+
+
+def suite_settings(pairs: list[tuple[str, float]], profile: str, limit: int) -> dict[str, dict[str, Any]]:
+    """The suite's settings (id → setting) at each (norm, ε) of ``pairs``, with their doubled-budget twins."""
+    if profile not in PROFILES:
+        raise UserError(f"strong_suite.profile {profile!r} is not valid; valid: {', '.join(PROFILES)}")
+    settings = {}
+    for norm, eps in pairs:
+        for member, template in PROFILES[profile].items():
+            if norm not in MEMBER_NORMS[member]:
+                continue
+            attack_entry(template["attack"])
+            base = f"{SUITE_PREFIX}{member}_{norm}_{eps:g}"
+            label = f"{member} {norm} ε={eps:g}"
+            settings[base] = {**_member_setting(template, norm, eps, limit), "label": f"Suite: {label}"}
+            settings[base + DOUBLED] = {**_member_setting(_budgeted(template, 2), norm, eps, limit),
+                                        "label": f"Suite: {label} (2× budget)"}
+    return settings
+
+
+def expand_strong_suite(config: dict[str, Any]) -> None:
+    """Add the strong suite's settings to ``config["attacks"]`` and each ablation's ``suite`` list, in place.
+
+    The members of an ablation run at the (norm, ε) of its own columns (or its ``suite_eps``); an
+    ablation without an ``attacks`` list gets the config's own settings written out, so that the
+    suite never becomes a column. Idempotent: a config expanded before (a job's copy) is left as
+    it is; a setting id starting with ``suite_`` that the suite does not make is refused.
+    """
+    options = dict(config.get("strong_suite") or {})
+    profile, limit = options.get("profile", "standard"), options.get("limit", DEFAULT_LIMIT)
+    attacks = config.setdefault("attacks", {})
+    own = {name: setting for name, setting in attacks.items() if not name.startswith(SUITE_PREFIX)}
+    generated: dict[str, dict[str, Any]] = {}
+    for body in (config.get("ablations") or {}).values():
+        body.setdefault("attacks", list(own))
+        columns = {name: own[name] for name in body["attacks"] if name in own}
+        pairs = ([(norm, float(eps)) for norm, eps in body["suite_eps"]] if "suite_eps" in body
+                 else table_eps(columns, config["dataset"]))
+        members = suite_settings(pairs, profile, limit)
+        generated.update(members)
+        body["suite"] = list(members)
+    foreign = sorted(name for name in attacks if name.startswith(SUITE_PREFIX)
+                     and (name not in generated or attacks[name] != generated[name]))
+    if foreign:
+        raise UserError(f"attack setting id(s) {', '.join(foreign)} start with {SUITE_PREFIX!r}, which the strong "
+                        "suite's settings use; rename them")
+    attacks.update(generated)

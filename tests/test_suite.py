@@ -1,0 +1,91 @@
+"""The strong suite joins every ablation at each table ε, never as a column (issue 21, newlogic.attacks.suite)."""
+
+import copy
+
+import pytest
+
+from newlogic.attacks.catalog import CATALOG
+from newlogic.attacks.resolve import resolve_setting
+from newlogic.attacks.suite import DOUBLED, PROFILES, SUITE_PREFIX, expand_strong_suite, table_eps
+from newlogic.errors import UserError
+from newlogic.evaluation.settings import attack_request
+from newlogic.study import ablations, load_config
+
+CONFIG = {
+    "dataset": "mnist5k",
+    "strong_suite": {"profile": "quick", "limit": 40},
+    "attacks": {
+        "fgsm_0.1": {"attack": "fgsm", "eps": 0.1},
+        "bim_0.3": {"attack": "bim", "eps": 0.3, "limit": 100},
+        "fgm_l2_2": {"attack": "fgm_l2", "eps": 2.0},
+        "cw": {"attack": "cw_l2"},
+        "bim_1": {"attack": "bim", "eps": "unbounded"},
+        "noise_0.2": {"attack": "uniform_noise", "eps": 0.2},
+        "fgsm_z": {"attack": "fgsm", "eps": 0.5, "threat_model": "normalized"},
+    },
+    "ablations": {"a": {"models": ["relu"]}, "b": {"models": ["relog"], "attacks": ["fgsm_0.1"]}},
+}
+
+
+def _expanded() -> dict:
+    config = copy.deepcopy(CONFIG)
+    expand_strong_suite(config)
+    return config
+
+
+def test_the_suite_runs_at_every_bounded_pixel_eps_of_the_tables_columns() -> None:
+    config = _expanded()
+    assert table_eps(CONFIG["attacks"], "mnist5k") == [("l2", 2.0), ("linf", 0.1), ("linf", 0.3)]
+    suite = ablations(config)["a"].suite
+    members = [name for name in PROFILES["quick"] if name]
+    for member in members:
+        assert f"{SUITE_PREFIX}{member}_linf_0.3" in suite and f"{SUITE_PREFIX}{member}_linf_0.1{DOUBLED}" in suite
+    assert f"{SUITE_PREFIX}apgd_l2_2" in suite and f"{SUITE_PREFIX}square_l2_2" not in suite
+    assert not any("_1" in name.removeprefix(SUITE_PREFIX).split("_")[-1] for name in suite)  # no unbounded ε
+    assert all(config["attacks"][name]["limit"] == 40 for name in suite)
+    assert ablations(config)["b"].suite == tuple(n for n in suite if n.endswith(("_0.1", "_0.1" + DOUBLED)))
+
+
+def test_suite_settings_are_evaluated_but_never_columns() -> None:
+    ablation = ablations(_expanded())["a"]
+    assert ablation.settings == tuple(CONFIG["attacks"])
+    assert ablation.evaluated == ablation.settings + ablation.suite
+
+
+def test_every_suite_setting_resolves_and_its_twin_has_twice_the_budget() -> None:
+    config = _expanded()
+    for name in ablations(config)["a"].suite:
+        if name.endswith(DOUBLED):
+            continue
+        single, double = (resolve_setting(attack_request(n, config["attacks"][n]).attack, "mnist5k")
+                          for n in (name, name + DOUBLED))
+        budget = CATALOG[single.name].budget
+        assert budget is not None and budget(double.params) == 2 * budget(single.params), name
+        assert single.eps == double.eps and single.norm == double.norm
+
+
+def test_expansion_is_idempotent_and_refuses_a_foreign_suite_id() -> None:
+    config = _expanded()
+    again = copy.deepcopy(config)
+    expand_strong_suite(again)
+    assert again == config
+    config["attacks"]["suite_mine"] = {"attack": "fgsm"}
+    with pytest.raises(UserError, match="suite_mine start with 'suite_'"):
+        expand_strong_suite(config)
+
+
+def test_a_bad_profile_or_setting_is_one_line() -> None:
+    with pytest.raises(UserError, match="strong_suite.profile 'huge' is not valid; valid: standard, quick"):
+        expand_strong_suite({**copy.deepcopy(CONFIG), "strong_suite": {"profile": "huge"}})
+    bad = copy.deepcopy(CONFIG)
+    bad["attacks"]["fgsm_0.1"]["eps"] = 7
+    with pytest.raises(UserError, match="attack setting 'fgsm_0.1': attack fgsm: eps 7"):
+        expand_strong_suite(bad)
+
+
+@pytest.mark.parametrize("path", ["config/config.yaml", "config/mnist5k.yaml", "config/paper-mnist.yaml",
+                                  "config/paper-cifar10.yaml", "config/journal-mnist.yaml",
+                                  "config/journal-cifar10.yaml"])
+def test_every_shipped_config_gives_every_ablation_the_suite(path: str) -> None:
+    for name, ablation in ablations(load_config(path)).items():
+        assert ablation.suite, name
