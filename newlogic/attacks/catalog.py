@@ -10,7 +10,8 @@ implementation lives (``module``, ``function``: imported only when the attack ru
 fields; no module outside ``newlogic/attacks/`` names an attack. Planning (``snakemake -n``)
 resolves every setting through this module without importing torch.
 
-Kinds: ``one_step`` (FGSM, FGM), ``iterative`` (BIM, PGD, C&W, MaxConfidence, JSMA),
+Kinds: ``one_step`` (FGSM, FGM), ``iterative`` (BIM, PGD, C&W, MaxConfidence, JSMA), ``adaptive``
+(through the logic layers' smooth surrogate, Tramèr et al. 2020),
 ``black_box`` (SPSA), ``transfer`` (examples crafted on a surrogate), ``ensemble`` (AutoAttack)
 and ``noise`` (uniform random noise at ε: the baseline an attack must beat, Carlini et al. 2019 §5).
 
@@ -26,9 +27,10 @@ from typing import Any
 from newlogic.datasets import dataset_info
 from newlogic.errors import UserError
 
-KINDS = ("one_step", "iterative", "black_box", "transfer", "ensemble", "noise")
+ONE_STEP, ITERATIVE, ADAPTIVE, BLACK_BOX, TRANSFER, ENSEMBLE, NOISE = KINDS = (
+    "one_step", "iterative", "adaptive", "black_box", "transfer", "ensemble", "noise")
 # attacks that differentiate the attacked model itself: their results record the zero-gradient fraction
-WHITE_BOX_KINDS = ("one_step", "iterative", "ensemble")
+WHITE_BOX_KINDS = (ONE_STEP, ITERATIVE, ADAPTIVE, ENSEMBLE)
 PRESETS = ("paper", "strong")
 DEFAULT_PRESET = "paper"
 
@@ -42,6 +44,8 @@ CLIP_MIN, CLIP_MAX = 0.0, 1.0
 UNBOUNDED_CONST = 10.0  # C&W: a search that can raise c this high reaches any distortion [project]
 AUTOATTACK_COMPONENTS = ("apgd-ce", "apgd-t", "fab-t", "square")  # the chain, in RobustBench's order
 JSMA_TARGETS = ("random", "next")
+LOSSES = ("ce", "margin", "dlr")  # the project's gradient attacks' losses (``newlogic.attacks.losses``)
+STEP_NORMS = ("linf", "l2")  # the norms of the project's projected-gradient steps (``newlogic.attacks.pgd``)
 # per-sample measurements an attack may add to its result (None for the others); filled by its ``summarize_records``
 RECORD_FIELDS = ("chain_robust_accuracy",)
 GALLERY_SETTING: dict[str, Any] = {"attack": "cw_l2"}  # the adversarial gallery's default (SPEC §6: C&W)
@@ -158,20 +162,30 @@ class AttackEntry:
 
 _ATTACKS = "newlogic.attacks."
 ENTRIES = (
+    # paper: cleverhans (the 2019 code: batch-mean CE, depends on the score scale); strong: the project's, on `loss`
     AttackEntry("fgsm", _ATTACKS + "gradient", "fgsm", "one_step", "linf",
-                {"paper": {"eps": 0.3}, "strong": {"eps": EPS_LINF}},
-                "FGSM: one L∞ step of ε along sign(∇x CE)"),
+                {"paper": {"eps": 0.3}, "strong": {"eps": EPS_LINF, "loss": "margin"}},
+                "FGSM: one L∞ step of ε along sign(∇x loss) (paper: cleverhans CE; strong: per-sample loss)",
+                choices={"loss": LOSSES}),
     AttackEntry("fgm_l2", _ATTACKS + "gradient", "fgm_l2", "one_step", "l2",
-                {"paper": {"eps": 2.0}, "strong": {"eps": EPS_L2}},
-                "FGM L2: one step of L2 length ε along ∇x CE"),
+                {"paper": {"eps": 2.0}, "strong": {"eps": EPS_L2, "loss": "margin"}},
+                "FGM L2: one step of L2 length ε along ∇x loss (paper: cleverhans CE; strong: exactly ε)",
+                choices={"loss": LOSSES}),
     AttackEntry("bim", _ATTACKS + "gradient", "bim", "iterative", "linf",
                 {"paper": {"eps": 0.3, "nb_iter": 5, "eps_iter": PAPER_STEP},
-                 "strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP}},
-                "BIM: nb_iter projected L∞ steps of eps_iter", unbounded=linf_unbounded,
-                budget=lambda p: p["nb_iter"]),
-    AttackEntry("pgd", _ATTACKS + "gradient", "pgd", "iterative", "linf",
-                {"strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP, "restarts": 3}},
-                "PGD: BIM from random starts, restarts on the samples not yet fooled", unbounded=linf_unbounded,
+                 "strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP, "loss": "margin"}},
+                "BIM: nb_iter projected L∞ steps of eps_iter (paper: cleverhans CE; strong: per-sample loss)",
+                choices={"loss": LOSSES}, unbounded=linf_unbounded, budget=lambda p: p["nb_iter"]),
+    AttackEntry("pgd", _ATTACKS + "pgd", "pgd", "iterative", "linf",
+                {"strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP, "restarts": 3, "loss": "dlr"}},
+                "PGD: BIM from random starts, restarts on the samples not yet fooled", choices={"loss": LOSSES},
+                unbounded=linf_unbounded, budget=lambda p: p["nb_iter"] * p["restarts"]),
+    AttackEntry("adaptive", _ATTACKS + "adaptive", "adaptive", "adaptive", lambda p: p["norm"],
+                {"strong": {"eps": EPS_LINF, "norm": "linf", "nb_iter": 100, "eps_iter": STRONG_STEP, "restarts": 2,
+                            "loss": "margin", "temperature": 1.0, "final_temperature": 0.01}},
+                "adaptive: PGD on the margin through the folds' soft-min/soft-max surrogate (BPDA), temperature "
+                "annealed from temperature to final_temperature", choices={"loss": LOSSES, "norm": STEP_NORMS},
+                unbounded=lambda p: p["norm"] == "linf" and linf_unbounded(p),
                 budget=lambda p: p["nb_iter"] * p["restarts"]),
     AttackEntry("cw_l2", _ATTACKS + "carlini", "cw_l2", "iterative", "l2",
                 {"paper": {"binary_search_steps": 1, "max_iterations": 50, "lr": 0.5, "initial_const": 1.0,

@@ -34,12 +34,14 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                  "apgd_steps": 100, "restarts": 1},
         "square": {"attack": "autoattack", "preset": "strong", "components": ["square"], "square_queries": 5000,
                    "restarts": 1},
+        "adaptive": {"attack": "adaptive", "preset": "strong"},
     },
     "quick": {
         "apgd": {"attack": "autoattack", "preset": "strong", "components": ["apgd-ce", "apgd-t"],
                  "apgd_steps": 10, "restarts": 1},
-        "square": {"attack": "autoattack", "preset": "strong", "components": ["square"], "square_queries": 200,
+        "square": {"attack": "autoattack", "preset": "strong", "components": ["square"], "square_queries": 100,
                    "restarts": 1},
+        "adaptive": {"attack": "adaptive", "preset": "strong", "nb_iter": 20, "restarts": 1},
     },
 }
 MEMBER_NORMS = {"apgd": ("linf", "l2"), "square": ("linf",), "adaptive": ("linf",)}

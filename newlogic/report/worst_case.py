@@ -1,12 +1,20 @@
-"""Worst-case robust accuracy per threat model and ε (the RobustBench / AutoAttack convention; issue 10).
+"""Worst-case robust accuracy per threat model and ε (the RobustBench / AutoAttack convention; issues 10, 21).
 
 For one model's results at norm ``p`` and bound ε, a test image *survives* when it is classified
 right clean and by every attack run at that (p, ε): ``survived_i = clean_i ∧ ⋀_a adv_correct_{a,i}``,
-over the images every one of those attacks attacked (the intersection of their ``index`` arrays).
-The worst-case robust accuracy is the mean of ``survived``. C&W (unbounded by design) joins every
-L2 group through its per-sample L2 norms (``robust_within``: fooled only if fooled within ε). The
+over the images every one of those attacks attacked (the intersection of their ``index`` arrays,
+``n`` of them). The worst-case robust accuracy is the mean of ``survived``, reported with ``n``
+and its 95 % Clopper–Pearson interval (``newlogic.report.stats.clopper_pearson``). An attack
+without an ε whose catalog entry has a ``per_sample_norm`` (C&W: L2) joins every group of that
+norm through its per-sample norms (``robust_within``: fooled only if fooled within ε). The
 uniform-noise baseline is not an attack and is left out; so are attacks without an ε (JSMA), and
 a group whose attacks share no image.
+
+It is computed once per (model, seed), from all of the model's results, by the checks
+(``checks.json``); tables and ``summary.json`` read it from there. Its ``kind`` says whether it is a
+worst case at all: ``worst_case`` when a sound white-box attack (``newlogic.report.verdicts.known_weak``
+is false) ran at that (p, ε); ``one_step_only`` when only one-step attacks ran; ``weak_attacks_only``
+otherwise (known-weak attacks, black-box or transfer only). Only ``worst_case`` is labelled a worst case.
 """
 
 from dataclasses import dataclass
@@ -14,17 +22,23 @@ from functools import reduce
 
 import numpy as np
 
+from newlogic.attacks.catalog import CATALOG
 from newlogic.report.samples import Result, robust_within
+from newlogic.report.stats import CONFIDENCE, clopper_pearson
+from newlogic.report.verdicts import sound_white_box
 
 NORM_NAMES = {"linf": "L∞", "l2": "L2"}
-PER_SAMPLE_ATTACKS = {"l2": ("cw_l2",)}  # attacks without an ε that join a norm's groups through robust_within
 COLUMN_PREFIX = "worst_"
 PIXEL_UNITS = (None, "pixels")  # ε in pixel units (newlogic.threat_model): no suffix on the column
+WORST_CASE, ONE_STEP_ONLY, WEAK_ATTACKS_ONLY = "worst_case", "one_step_only", "weak_attacks_only"
+CASE_KINDS = (WORST_CASE, ONE_STEP_ONLY, WEAK_ATTACKS_ONLY)
+# how a column's header names each kind: only a sound one is called a worst case
+CASE_HEADERS = {WORST_CASE: "Worst-case", ONE_STEP_ONLY: "One-step only", WEAK_ATTACKS_ONLY: "Weak attacks only"}
 
 
 @dataclass(frozen=True)
 class WorstCase:
-    """The images that survived every attack at one (norm, ε): their ``index`` and ``survived`` flags."""
+    """The images that survived every attack at one (norm, ε): their ``index`` and ``survived`` flags, and its kind."""
 
     norm: str
     eps: float
@@ -32,32 +46,59 @@ class WorstCase:
     settings: tuple[str, ...]
     index: np.ndarray
     survived: np.ndarray
+    kind: str = WORST_CASE
 
     @property
     def accuracy(self) -> float:
         return float(self.survived.mean())
 
     @property
+    def interval(self) -> tuple[float, float] | None:
+        """The 95 % Clopper–Pearson interval of ``accuracy`` on its ``len(index)`` images."""
+        return clopper_pearson(int(self.survived.sum()), len(self.index))
+
+    @property
     def column(self) -> str:
         """The table column id, e.g. ``worst_linf_0.3`` (``worst_linf_0.3_normalized`` in normalised units)."""
-        units = "" if self.threat_model in PIXEL_UNITS else f"_{self.threat_model}"
-        return f"{COLUMN_PREFIX}{self.norm}_{self.eps:g}{units}"
+        return case_column(self.norm, self.eps, self.threat_model)
 
     @property
     def header(self) -> str:
-        units = "" if self.threat_model in PIXEL_UNITS else f" ({self.threat_model})"
-        return f"Worst-case {NORM_NAMES[self.norm]} ε={self.eps:g}{units}"
+        return case_header(self.norm, self.eps, self.threat_model, self.kind)
 
     def to_dict(self) -> dict[str, object]:
+        """The ``checks.json`` entry (docs/results.md): accuracy, n, survivors, 95 % interval, kind, settings."""
         return {"norm": self.norm, "eps": self.eps, "threat_model": self.threat_model, "column": self.column,
-                "accuracy": self.accuracy,
-                "sample_count": len(self.index), "settings": list(self.settings)}
+                "kind": self.kind, "accuracy": self.accuracy, "sample_count": len(self.index),
+                "survived": int(self.survived.sum()), "confidence": CONFIDENCE,
+                "interval": list(self.interval or ()), "settings": list(self.settings)}
+
+
+def case_column(norm: str, eps: float, threat_model: str | None) -> str:
+    """``worst_<norm>_<ε>`` with ``_<threat model>`` unless ε is in pixel units."""
+    units = "" if threat_model in PIXEL_UNITS else f"_{threat_model}"
+    return f"{COLUMN_PREFIX}{norm}_{eps:g}{units}"
+
+
+def case_header(norm: str, eps: float, threat_model: str | None, kind: str) -> str:
+    """``Worst-case L∞ ε=0.3``; ``One-step only …`` or ``Weak attacks only …`` when it is no worst case."""
+    units = "" if threat_model in PIXEL_UNITS else f" ({threat_model})"
+    return f"{CASE_HEADERS[kind]} {NORM_NAMES[norm]} ε={eps:g}{units}"
 
 
 def _on(result: Result, index: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``values`` (one per sample of ``result``) at the test-set indices ``index`` (all attacked by ``result``)."""
     position = {int(i): k for k, i in enumerate(result.index)}
     return values[[position[int(i)] for i in index]]
+
+
+def case_kind(results: list[Result]) -> str:
+    """``worst_case`` if a sound white-box attack is in ``results``, ``one_step_only``, else ``weak_attacks_only``."""
+    if any(sound_white_box(r) for r in results):
+        return WORST_CASE
+    if all(r.kind == "one_step" for r in results):
+        return ONE_STEP_ONLY
+    return WEAK_ATTACKS_ONLY
 
 
 def worst_case(results: list[Result]) -> list[WorstCase]:
@@ -70,7 +111,7 @@ def worst_case(results: list[Result]) -> list[WorstCase]:
     cases = []
     for (norm, eps, _units), bounded in sorted(groups.items()):
         units = bounded[0].threat_model
-        per_sample = [r for r in results if r.data["attack"] in PER_SAMPLE_ATTACKS.get(norm, ()) and r.eps is None
+        per_sample = [r for r in results if CATALOG[r.data["attack"]].per_sample_norm == norm and r.eps is None
                       and r.threat_model == units]
         members = [(r, r.adv_correct) for r in bounded] + [(r, robust_within(r, eps)) for r in per_sample]
         index = reduce(np.intersect1d, [r.index for r, _ in members])
@@ -79,5 +120,6 @@ def worst_case(results: list[Result]) -> list[WorstCase]:
         survived = _on(bounded[0], index, bounded[0].clean_correct)
         for result, values in members:
             survived = survived & _on(result, index, values)
-        cases.append(WorstCase(norm, eps, units, tuple(r.setting for r, _ in members), index, survived))
+        cases.append(WorstCase(norm, eps, units, tuple(r.setting for r, _ in members), index, survived,
+                               case_kind([r for r, _ in members])))
     return cases
