@@ -1,25 +1,39 @@
 """The bad-input campaign (issue 11): names, flags, configs and files that must each end in one line and exit 2.
 
 Every case is a ``newlogic`` command line run in-process (``newlogic.cli.main``), or a workflow config
-checked by ``newlogic.study.validate_config`` (what ``snakemake -n`` runs at parse time). A case is
+checked by ``newlogic.validation.validate_config`` (what ``snakemake -n`` runs at parse time). A case is
 *clean* when it exits with code 2 (a config: raises ``UserError``), prints no traceback, prints exactly
 one line on stderr, that line names the bad value (``Case.names``), and no complete result is written
 (no ``complete: true`` result at ``out.json``, no ``metrics.json`` in ``train_out/``).
 
+Issue 22 adds classes of untrusted input (``injection``, ``paths``, ``wrong tables``, ``values``,
+``interruption``, ``read-only``, ``tracebacks``). Their cases may be *probes*: a function run in-process,
+or a ``snakemake -n`` of a config (``dry_run``), whose exit code and stderr are judged the same way.
+A case's ``expect`` says what clean means: ``refused`` (exit 2, one line naming the value, nothing
+written), ``ok`` (the command does its job: exit 0, no traceback; a probe checks the outputs) or
+``escaped`` (the text is rendered, and the rendered bytes are exactly the escaped text). Cases marked
+``injection`` also count in ``injection_blocked``; ``needs="collector"`` marks the cases that rely on
+the verified collector (``newlogic.report.collect``, issue 22 item 4).
+
 Run as a script, it trains its tiny model (digits, 1 epoch), runs every case and prints
-``bad_inputs_clean N/M`` (exit 1 unless all are clean)::
+``bad_inputs_clean N/M`` and ``injection_blocked N/M`` (exit 1 unless all are clean)::
 
     OMP_NUM_THREADS=1 .venv/bin/python tests/bad_inputs_campaign.py
 """
 
 import contextlib
 import errno
+import functools
 import io
 import json
+import os
 import pickle
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,8 +54,8 @@ from newlogic.errors import UserError  # noqa: E402
 from newlogic.nn.models import ArchOptions, build_model  # noqa: E402
 from newlogic.spec import parse_model_name  # noqa: E402
 from newlogic.store.lock import output_lock  # noqa: E402
-from newlogic.store.model_dir import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE  # noqa: E402
-from newlogic.study import validate_config  # noqa: E402
+from newlogic.store.paths import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE  # noqa: E402
+from newlogic.validation import validate_config  # noqa: E402
 
 MODEL = "relog-maxout_4"
 DEMO_CONFIG = ROOT / "config" / "config.yaml"  # the workflow's default config: the dry-run tests change it
@@ -70,10 +84,13 @@ class Case:
     """
 
     name: str
-    kind: str  # names, flags, configs or files
-    build: Callable[[Workspace, Path], list[str] | dict[str, Any]]
+    kind: str  # names, flags, configs, files, or an issue-22 class (INJECTION, PATHS, ...)
+    build: Callable[[Workspace, Path], list[str] | dict[str, Any] | Callable[[], int]]
     names: str
     patch: Callable[[], contextlib.AbstractContextManager[Any]] | None = None
+    expect: str = "refused"  # refused, ok (the command does its job) or escaped (rendered, escaped byte for byte)
+    injection: bool = False  # counts in injection_blocked
+    needs: str = ""  # "collector": relies on newlogic.report.collect (issue 22 item 4)
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,12 @@ class Outcome:
         """Why the case is not clean (empty: clean)."""
         lines = [line for line in self.stderr.splitlines() if line.strip()]
         found = []
+        if case.expect != "refused":
+            if self.code != 0:
+                found.append(f"exit code {self.code}, expected 0 ({(lines or [''])[-1][:200]})")
+            if "Traceback" in self.stderr:
+                found.append("a traceback")
+            return found
         if self.code != 2:
             found.append(f"exit code {self.code}, expected 2")
         if "Traceback" in self.stderr:
@@ -122,6 +145,8 @@ def run_case(case: Case, workspace: Workspace, case_dir: Path) -> Outcome:
         try:
             if isinstance(built, dict):
                 code = _validate(built, stderr)
+            elif callable(built):
+                code = built()
             else:
                 code = main(built)
         except SystemExit as stop:
@@ -456,6 +481,464 @@ CASES: tuple[Case, ...] = (
 )
 
 
+# ---- issue 22: configs, command lines and result folders are untrusted input -----------------------------
+
+INJECTION, PATHS, TABLES, VALUES = "injection", "paths", "wrong tables", "values"
+INTERRUPTION, READ_ONLY, TRACEBACKS = "interruption", "read-only", "tracebacks"
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+BANNER = ("Using workflow specific profile", "Using profile")  # snakemake's own line before its output
+SCRIPT_PAYLOAD = "x</script><img src=x onerror=alert(1)>"
+TABLE_SETTINGS = {"fgsm_0.1": {"attack": "fgsm", "eps": 0.1, "limit": 20},
+                  "noise_0.1": {"attack": "uniform_noise", "eps": 0.1, "limit": 20}}
+Build = Callable[[Workspace, Path], Any]
+
+
+def base_config_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    loaded = yaml.safe_load(BASE_CONFIG)
+    change(loaded)
+    return loaded
+
+
+def dry_run(text: Callable[[], str], *, env: dict[str, str] | None = None, profile: str | None = None,
+            forbidden: str = "") -> Build:
+    """``snakemake -n`` of the config ``text()`` in the case folder; its stderr (less snakemake's banner) as the case's.
+
+    ``forbidden``: a file the config tries to create; its existence afterwards is reported as a second line.
+    """
+    def build(_workspace: Workspace, case_dir: Path) -> Callable[[], int]:
+        path = case_dir / "config.yaml"
+        path.write_text(text())
+
+        def probe() -> int:
+            command = [str(SNAKEMAKE), "-n", "--snakefile", str(ROOT / "Snakefile"), "--configfile", str(path)]
+            command += ["--profile", str(ROOT / profile)] if profile else []
+            done = subprocess.run(command, cwd=case_dir, env={**os.environ, **(env or {})}, capture_output=True,
+                                  text=True, timeout=600)
+            lines = [line for line in (done.stderr + done.stdout).splitlines()
+                     if line.strip() and not line.startswith(BANNER)]
+            if forbidden and (case_dir / forbidden).exists():
+                lines.append(f"{forbidden} was created: the config ran a command")
+            if done.returncode == 0:
+                sys.stderr.write("the dry run passed\n" + "\n".join(lines[-1:]) + "\n")
+                return 0
+            sys.stderr.write("\n".join(lines) + "\n")
+            return 2
+
+        return probe
+
+    return build
+
+
+def yaml_text(change: Callable[[dict[str, Any]], None], extra: str = "") -> Callable[[], str]:
+    return lambda: yaml.safe_dump(base_config_with(change), sort_keys=False) + extra
+
+
+def schema_check(change: Callable[[dict[str, Any]], None]) -> Build:
+    """What the Snakefile runs at dry run before its rules: strict numbers, the schema, then every job's checks."""
+    def build(_workspace: Workspace, _case_dir: Path) -> Callable[[], int]:
+        def probe() -> int:
+            from newlogic.config_file import check_workflow_config
+
+            loaded = base_config_with(change)
+            try:
+                check_workflow_config(loaded, [], SCHEMA)
+            except UserError as error:
+                sys.stderr.write(f"config error: {error}\n")
+                return 2
+            return _validate(loaded, sys.stderr)
+
+        return probe
+
+    return build
+
+
+def _table(label: str, header: str, caption: str) -> Any:
+    from newlogic.report.tables import AblationTable, Cell
+    from newlogic.study import Ablation, ModelEntry
+
+    ablation = Ablation("demo", "digits", (ModelEntry("relu", label),), ("s",), (0,), caption=caption)
+    cells = {("relu", column): Cell(values={0: 0.5}) for column in ("clean", "s")}
+    return AblationTable(ablation, {"clean": "Clean", "s": header}, cells, set(), [],
+                         verdicts={"relu": "no masking found"})
+
+
+def rendered(expected: dict[str, tuple[int, str]], label: str = "Baseline", header: str = "FGSM",
+             caption: str = "") -> Build:
+    """Render a table holding the payload to ``demo.{md,tex}``; each file's line ``n`` must be these bytes exactly.
+
+    An expected line ending in `` …`` is a prefix (the rest is the legend, not the payload's).
+    """
+    def build(_workspace: Workspace, case_dir: Path) -> Callable[[], int]:
+        def probe() -> int:
+            from newlogic.report.tables import RENDERERS
+
+            table = _table(label, header, caption)
+            wrong = []
+            for ext, (line, want) in expected.items():
+                path = case_dir / f"demo.{ext}"
+                path.write_bytes(RENDERERS[ext].render(table).encode())
+                got = path.read_bytes().decode().splitlines()[line]
+                if got != want and not (want.endswith(" …") and got.startswith(want[:-1])):
+                    wrong.append(f"demo.{ext} line {line}: {got!r}, expected {want!r}")
+            sys.stderr.write("".join(f"{line}\n" for line in wrong))
+            return 1 if wrong else 0
+
+        return probe
+
+    return build
+
+
+def _report_params(_workspace: Workspace, _case_dir: Path) -> Callable[[], int]:
+    """Rule parameters reach report.html inside a <script> block: JSON of config text must hold no markup."""
+    def probe() -> int:
+        from newlogic.report.escape import json_for_html
+
+        text = json_for_html({"label": SCRIPT_PAYLOAD, "caption": "a\n</script>"})
+        if {"<", ">", "&"} & set(text) or json.loads(text) != {"label": SCRIPT_PAYLOAD, "caption": "a\n</script>"}:
+            sys.stderr.write(f"markup in {text}\n")
+            return 1
+        return 0
+
+    return probe
+
+
+def evaluate(settings: str) -> Build:
+    """``newlogic evaluate`` of the trained model with ``settings`` (JSON) into ``case_dir/results``."""
+    def build(workspace: Workspace, case_dir: Path) -> list[str]:
+        return ["evaluate", "--model-dir", str(workspace.model), "--settings", settings,
+                "--out-dir", str(case_dir / "results"), "--device", "cpu", "--data-dir", str(workspace.root)]
+
+    return build
+
+
+def attack_out(out: Callable[[Workspace, Path], Path], *extra: str) -> Build:
+    def build(workspace: Workspace, case_dir: Path) -> list[str]:
+        return ["attack", "--model-dir", str(workspace.model), "--attack", "fgsm",
+                "--out", str(out(workspace, case_dir)), "--limit", "20", "--device", "cpu",
+                "--data-dir", str(workspace.root), *extra]
+
+    return build
+
+
+def _into_model(workspace: Workspace, case_dir: Path) -> Path:
+    return workspace.model_copy(case_dir, lambda _model: None) / METRICS_FILE
+
+
+def _existing_dir(_workspace: Workspace, case_dir: Path) -> Path:
+    (case_dir / "out.json").mkdir()
+    return case_dir / "out.json"
+
+
+def _lock_symlink(workspace: Workspace, case_dir: Path) -> list[str]:
+    (case_dir / "precious.txt").write_text("keep me")
+    (case_dir / ".out.json.lock").symlink_to(case_dir / "precious.txt")
+    return fgsm()(workspace, case_dir)
+
+
+@functools.cache
+def results_folder(workspace: Workspace) -> Path:
+    """A results folder of the trained model (two settings, noise, checks) and its config, made once."""
+    results = workspace.root / "R"
+    model_dir = results / "models" / "digits" / MODEL / "seed0"
+    shutil.copytree(workspace.model, model_dir)
+    out = results / "attacks" / "digits" / MODEL / "seed0"
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["evaluate", "--model-dir", str(model_dir), "--settings", json.dumps(TABLE_SETTINGS),
+                     "--out-dir", str(out), "--noise-out", str(results / "noise" / "digits" / MODEL / "seed0.json"),
+                     "--checks-out", str(out / "checks.json"), "--n-samples", "20", "--device", "cpu",
+                     "--data-dir", str(workspace.root)])
+    assert code == 0, "the campaign's results folder could not be made"
+    config = {"dataset": "digits", "seeds": [0], "attacks": TABLE_SETTINGS,
+              "ablations": {"demo": {"models": [{"name": MODEL, "label": "MaxOut"}], "suite_eps": []}}}
+    (results / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return results
+
+
+def aggregate(edit: Callable[[Path], None]) -> Build:
+    """``newlogic aggregate`` of a copy of the results folder changed by ``edit(copy)``."""
+    def build(workspace: Workspace, case_dir: Path) -> list[str]:
+        results = case_dir / "R"
+        shutil.copytree(results_folder(workspace), results)
+        edit(results)
+        return ["aggregate", "--config", str(results / "config.yaml"), "--ablation", "demo",
+                "--results-dir", str(results), "--out-dir", str(case_dir / "tables")]
+
+    return build
+
+
+def _seed_dir(results: Path) -> Path:
+    return results / "attacks" / "digits" / MODEL / "seed0"
+
+
+def _noise_json(results: Path) -> Path:
+    return results / "noise" / "digits" / MODEL / "seed0.json"
+
+
+def _edit_json(path: Callable[[Path], Path], change: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
+    def edit(results: Path) -> None:
+        record = json.loads(path(results).read_text())
+        change(record)
+        path(results).write_text(json.dumps(record))
+
+    return edit
+
+
+def _noise_as_fgsm(results: Path) -> None:
+    for suffix in (".json", ".npz"):
+        shutil.copyfile(_seed_dir(results) / f"noise_0.1{suffix}", _seed_dir(results) / f"fgsm_0.1{suffix}")
+
+
+def _float_adv_correct(results: Path) -> None:
+    import numpy as np
+
+    path = _seed_dir(results) / "fgsm_0.1.npz"
+    with np.load(path) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["adv_correct"] = arrays["adv_correct"].astype(np.float64) * 0.5
+    np.savez(path, **arrays)
+
+
+def _other_run_weights(results: Path) -> None:
+    """Another run's weights copied over this run's ``model.pt`` (the same shapes, other values)."""
+    path = results / "models" / "digits" / MODEL / "seed0" / WEIGHTS_FILE
+    state = torch.load(path, weights_only=True)
+    torch.save({key: value * 1.5 if value.is_floating_point() else value for key, value in state.items()}, path)
+
+
+def _model_metrics(results: Path) -> Path:
+    return results / "models" / "digits" / MODEL / "seed0" / METRICS_FILE
+
+
+def _set_key(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Set ``a.b`` in a JSON record."""
+    *parents, last = key.split(".")
+
+    def change(record: dict[str, Any]) -> None:
+        for part in parents:
+            record = record[part]
+        record[last] = value
+
+    return change
+
+
+def _drop_key(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda record: record.pop(key)
+
+
+def _noise_rate(record: dict[str, Any]) -> None:
+    record["inputs"]["uniform_noise"]["rejection_rate"] = 1.5
+
+
+def _read_only() -> contextlib.AbstractContextManager[Any]:
+    """A result folder nobody may write (the campaign runs as root, where chmod would not stop a write)."""
+    return mock.patch("newlogic.store.lock._open_lock_file",
+                      side_effect=PermissionError(errno.EACCES, "Permission denied", "a read-only folder"))
+
+
+def _after_one_run(command: Build) -> Build:
+    """``command`` run once in full, then returned to be run again (its result now up to date)."""
+    def build(workspace: Workspace, case_dir: Path) -> list[str]:
+        argv = command(workspace, case_dir)
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main(argv) == 0
+        return argv
+
+    return build
+
+
+def _completes(command: Build, prepare: Callable[[Path], None]) -> Build:
+    """A probe: ``prepare(case_dir)`` leaves what an interrupted run leaves, then ``command`` must finish a result."""
+    def build(workspace: Workspace, case_dir: Path) -> Callable[[], int]:
+        prepare(case_dir)
+        argv = command(workspace, case_dir)
+
+        def probe() -> int:
+            code = main(argv)
+            if code == 0 and not _wrote_result(case_dir):
+                sys.stderr.write("no complete result after the rerun\n")
+                return 1
+            return code
+
+        return probe
+
+    return build
+
+
+def _stale_lock(case_dir: Path) -> None:
+    (case_dir / ".out.json.lock").write_text("4242@a-killed-host")  # left by kill -9: a file, no longer locked
+
+
+def _inconsistent_partial(case_dir: Path) -> None:
+    import numpy as np
+
+    np.savez(case_dir / "out.partial.npz", _request_hash=np.array("x"), _stops=np.array([10, 5]),
+             _seconds=np.array([1.0]), _batch_size=np.array(10), label=np.arange(3))
+
+
+def _interrupted_attack(workspace: Workspace, case_dir: Path) -> Callable[[], int]:
+    """``newlogic attack`` (BIM, many batches) stopped by SIGINT after its first batches, then run again to the end."""
+    argv = ["attack", "--model-dir", str(workspace.model), "--attack", "bim", "--eps", "0.1", "--out",
+            str(case_dir / "out.json"), "--limit", "360", "--batch-size", "20", "--device", "cpu",
+            "--data-dir", str(workspace.root)]
+
+    def probe() -> int:
+        run = subprocess.Popen([sys.executable, "-m", "newlogic.cli", *argv], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        deadline = time.monotonic() + 300
+        while not (case_dir / "out.partial.npz").exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=300)
+        if _wrote_result(case_dir):
+            sys.stderr.write("the attack had finished before the interrupt\n")
+            return 1
+        code = main(argv)
+        if code == 0 and not _wrote_result(case_dir):
+            sys.stderr.write("no complete result after the rerun\n")
+            return 1
+        return code
+
+    return probe
+
+
+def _empty_mnist(_workspace: Workspace, case_dir: Path) -> list[str]:
+    write_fake_mnist(case_dir, n_train=40, n_test=0)
+    return ["train", "--dataset", "mnist", "--model", "relu", "--out", str(case_dir / "train_out"),
+            "--epochs", "1", "--device", "cpu", "--data-dir", str(case_dir)]
+
+
+def _noise_into_dir(workspace: Workspace, case_dir: Path) -> list[str]:
+    (case_dir / "noise_out").mkdir()
+    return ["noise", "--model-dir", str(workspace.model), "--out", str(case_dir / "noise_out"), "--device", "cpu",
+            "--data-dir", str(workspace.root)]
+
+
+def _pop(path: str) -> Callable[[dict[str, Any]], None]:
+    *parents, last = path.split("/")
+
+    def change(loaded: dict[str, Any]) -> None:
+        node = loaded
+        for key in parents:
+            node = node[key]
+        node.pop(last)
+
+    return change
+
+
+def _both(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def change(loaded: dict[str, Any]) -> None:
+        for one in changes:
+            one(loaded)
+
+    return change
+
+
+def _relabel(label: str) -> Callable[[dict[str, Any]], None]:
+    def change(loaded: dict[str, Any]) -> None:
+        for entry in loaded["ablations"]["demo"]["models"]:
+            entry["label"] = label
+
+    return change
+
+
+UNTRUSTED_CASES: tuple[Case, ...] = (
+    # injection: a config's or a file's text acting on the machine or on a rendered output
+    Case("data_dir runs a command", INJECTION, dry_run(yaml_text(_set("data_dir", "data$(touch INJECTED)")),
+                                                       forbidden="INJECTED"), "data_dir", injection=True),
+    Case("__use_yte__ config", INJECTION, dry_run(yaml_text(lambda c: None, "__use_yte__: true\n")), "__use_yte__",
+         injection=True),
+    Case("YAML tag in a config", INJECTION,
+         dry_run(lambda: BASE_CONFIG + "run: !!python/tuple [a, b]\n"), "tags", injection=True),
+    Case("run name runs a command", INJECTION, schema_check(_set("run", "x$(touch INJECTED)")), "run",
+         injection=True),
+    Case("caption closes the report script", INJECTION,
+         rendered({"md": (4, "x&lt;/script>&lt;img src=x onerror=alert(1)>  "),
+                   "tex": (-1, r"% x\textless{}/script\textgreater{}\textless{}img src=x onerror=alert(1)"
+                               r"\textgreater{} Accuracy …")},
+                  caption=SCRIPT_PAYLOAD), "", expect="escaped", injection=True),
+    Case("label runs \\input", INJECTION,
+         rendered({"tex": (4, r"\textasciicircum{}\textasciicircum{}5cinput\{/etc/hostname\} & \textbf{50.00} & "
+                              r"\textbf{50.00} & …"),
+                   "md": (2, "| ^^5cinput{/etc/hostname} | 50.00 | 50.00 | …")},
+                  label="^^5cinput{/etc/hostname}"), "", expect="escaped", injection=True),
+    Case("newline in a caption", INJECTION,
+         rendered({"tex": (-1, r"% a \textbackslash{}input\{/etc/passwd\} Accuracy …"),
+                   "md": (4, "a \\\\input{/etc/passwd}  ")},
+                  caption="a\n\\input{/etc/passwd}"), "", expect="escaped", injection=True),
+    Case("pipe and newline in a header", INJECTION,
+         rendered({"md": (0, "| Model | Clean | a\\|b c | Verdict |"),
+                   "tex": (2, r"Model & Clean & a\textbar{}b c & Verdict \\")}, header="a|b\nc"),
+         "", expect="escaped", injection=True),
+    Case("report parameters hold no markup", INJECTION, _report_params, "", expect="escaped", injection=True),
+    # paths: a name or an --out that would write outside its folder or over another file
+    Case("setting id ../", PATHS, evaluate('{"../escaped": {"attack": "fgsm", "limit": 5}}'), "../escaped"),
+    Case("setting id absolute", PATHS, evaluate('{"/tmp/escaped": {"attack": "fgsm", "limit": 5}}'),
+         "/tmp/escaped"),
+    Case("setting id checks", PATHS, evaluate('{"checks": {"attack": "fgsm", "limit": 5}}'), "'checks'"),
+    Case("setting id x.partial", PATHS, evaluate('{"x.partial": {"attack": "fgsm", "limit": 5}}'), "x.partial"),
+    Case("--out into a model directory", PATHS, attack_out(_into_model), "model directory"),
+    Case("--out an existing directory", PATHS, attack_out(_existing_dir), "is a directory"),
+    Case("lock file a symlink", PATHS, _lock_symlink, "symbolic link"),
+    Case("run ..", PATHS, schema_check(_set("run", "..")), "run"),
+    # wrong tables: a config or a file that would put wrong numbers in a table, exit 0
+    Case("two models one label", TABLES, config(_relabel("same")), "same"),
+    Case("setting id clean", TABLES, schema_check(_set("attacks/clean", {"attack": "fgsm", "eps": 0.1})), "clean"),
+    Case("setting id model", TABLES, schema_check(_set("attacks/model", {"attack": "fgsm", "eps": 0.1})), "model"),
+    Case("setting listed twice", TABLES, config(_set("ablations/demo/attacks", ["fgsm_0.1", "fgsm_0.1"])), "twice"),
+    Case("noise result as FGSM", TABLES, aggregate(_noise_as_fgsm), "fgsm_0.1", needs="collector"),
+    Case("metrics.json 700%", TABLES, aggregate(_edit_json(_model_metrics, _set_key("final.test_accuracy", 7.0))),
+         METRICS_FILE, needs="collector"),
+    Case("checks.json hand-edited verdict", TABLES,
+         aggregate(_edit_json(lambda r: _seed_dir(r) / "checks.json", _set_key("verdict", "robust"))), "checks.json",
+         needs="collector"),
+    Case("noise.json 150%", TABLES, aggregate(_edit_json(_noise_json, _noise_rate)), "seed0.json",
+         needs="collector"),
+    Case("another run's model.pt", TABLES, aggregate(_other_run_weights), "sha256", needs="collector"),
+    # values: numbers and keys a config or a flag gets wrong
+    Case("seed 12345678901234567891", VALUES, schema_check(_set("seeds", [12345678901234567891])), "seeds"),
+    Case("seed 2**64", VALUES, schema_check(_set("seeds", [2**64])), "seeds"),
+    Case("seed true", VALUES, schema_check(_set("seeds", [True])), "seeds"),
+    Case("duplicate YAML key", VALUES, dry_run(lambda: BASE_CONFIG + "dataset: mnist\n"), "given twice"),
+    Case("limit 1e400", VALUES, attack("--setting", '{"attack": "fgsm", "limit": 1e400}'), "limit"),
+    Case("limit true", VALUES, attack("--setting", '{"attack": "fgsm", "limit": true}'), "limit"),
+    Case("config limit .inf", VALUES, schema_check(_set("attacks/bim_0.1/limit", float("inf"))), "inf"),
+    Case("ablation -x", VALUES, schema_check(lambda c: c["ablations"].update({"-x": {"models": ["relu"]}})), "-x"),
+    Case("setting id twice in ablation (schema)", VALUES,
+         schema_check(_set("ablations/demo/attacks", ["bim_0.1", "bim_0.1"])), "ablations.demo.attacks"),
+    # interruption: what a killed or interrupted run leaves behind; the plain rerun finishes
+    Case("stale lock after kill -9", INTERRUPTION, _completes(fgsm(), _stale_lock), "", expect="ok"),
+    Case("inconsistent .partial.npz", INTERRUPTION, _completes(fgsm(), _inconsistent_partial), "", expect="ok"),
+    Case("attack interrupted by SIGINT, rerun", INTERRUPTION, _interrupted_attack, "", expect="ok"),
+    # read-only: results nobody may write are still read
+    Case("attack up to date, read-only", READ_ONLY, _after_one_run(fgsm()), "", patch=_read_only, expect="ok"),
+    Case("evaluate up to date, read-only", READ_ONLY,
+         _after_one_run(evaluate('{"fgsm_0.1": {"attack": "fgsm", "eps": 0.1, "limit": 20}}')), "",
+         patch=_read_only, expect="ok"),
+    Case("aggregate of read-only results", READ_ONLY, aggregate(lambda _results: None), "", patch=_read_only,
+         expect="ok", needs="collector"),
+    Case("attack to write, read-only", READ_ONLY, fgsm(), "cannot be written", patch=_read_only),
+    # tracebacks and many-line errors become one line
+    Case("MNIST with 0 images", TRACEBACKS, _empty_mnist, "0 items"),
+    Case("limit the string 5", TRACEBACKS, attack("--setting", '{"attack": "fgsm", "limit": "5"}'), "limit"),
+    Case("--out a directory", TRACEBACKS, _noise_into_dir, "is a directory"),
+    Case("device auto before an error", TRACEBACKS, attack("--attack", "fgsmm", "--device", "auto"), "fgsmm"),
+    Case("schema error at dry run", TRACEBACKS, dry_run(yaml_text(_set("bogus_key", 1))), "bogus_key"),
+    Case("144 KB caption", TRACEBACKS, dry_run(yaml_text(_set("ablations/demo/caption", "x" * 147_456))),
+         "caption"),
+    Case("NEWLOGIC_GPU_REQUEST bogus", TRACEBACKS,
+         dry_run(yaml_text(lambda c: None), env={"NEWLOGIC_GPU_REQUEST": "bogus"}, profile="cluster/slurm"),
+         "NEWLOGIC_GPU_REQUEST"),
+    Case("noise.json without a key", TRACEBACKS, aggregate(_edit_json(_noise_json, _drop_key("inputs"))),
+         "seed0.json", needs="collector"),
+    Case("float adv_correct", TRACEBACKS, aggregate(_float_adv_correct), "fgsm_0.1", needs="collector"),
+    Case("result without a key", TRACEBACKS,
+         aggregate(_edit_json(lambda r: _seed_dir(r) / "fgsm_0.1.json", _drop_key("adv_accuracy"))), "fgsm_0.1",
+         needs="collector"),
+)
+ALL_CASES = CASES + UNTRUSTED_CASES  # the script runs both campaigns (tests/test_bad_inputs.py runs CASES)
+
+
 def make_workspace(root: Path) -> Workspace:
     """Train the campaign's model (``relog-maxout_4`` on digits, 1 epoch) under ``root``."""
     from newlogic.training.run import run_training
@@ -471,7 +954,7 @@ def run_campaign(workspace: Workspace) -> list[tuple[Case, Outcome]]:
     """Every case, each in its own folder under ``workspace.root``."""
     try:
         return [(case, run_case(case, workspace, workspace.root / f"case{index:03d}"))
-                for index, case in enumerate(CASES)]
+                for index, case in enumerate(ALL_CASES)]
     finally:
         release_locks()
 
@@ -485,7 +968,14 @@ if __name__ == "__main__":
         clean += not problems
         last = (outcome.stderr.strip().splitlines() or [""])[-1]
         print(f"{'ok ' if not problems else 'BAD'} [{case.kind}] {case.name}: {'; '.join(problems) or last[:150]}")
-    kinds = sorted({case.kind for case in CASES})
-    print("cases by kind: " + ", ".join(f"{kind} {sum(case.kind == kind for case in CASES)}" for kind in kinds))
+    kinds = sorted({case.kind for case in ALL_CASES})
+    print("clean by kind: " + ", ".join(
+        f"{kind} {sum(not o.problems(c) for c, o in outcomes if c.kind == kind)}/"
+        f"{sum(c.kind == kind for c in ALL_CASES)}" for kind in kinds))
+    injections = [(case, outcome) for case, outcome in outcomes if case.injection]
+    blocked = sum(not outcome.problems(case) for case, outcome in injections)
+    needing = [(case, outcome) for case, outcome in outcomes if case.needs]
+    print(f"cases needing the verified collector: {sum(not o.problems(c) for c, o in needing)}/{len(needing)} clean")
     print(f"bad_inputs_clean {clean}/{len(outcomes)}")
+    print(f"injection_blocked {blocked}/{len(injections)}")
     sys.exit(0 if clean == len(outcomes) else 1)
