@@ -55,7 +55,7 @@ from newlogic.attacks.base import run_attack
 from newlogic.attacks.context import AttackContext
 from newlogic.data import DATASETS, load_dataset
 from newlogic.device import resolve_device
-from newlogic.store.model_dir import load_trained_model
+from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.training.recipes import RECIPES
 from newlogic.training.run import run_training
 

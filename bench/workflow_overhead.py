@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from newlogic.evaluation.settings import attack_request
+from newlogic.attacks.request import attack_request
 from newlogic.store import paths
 from newlogic.study import ablations
 

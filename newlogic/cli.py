@@ -25,10 +25,13 @@ from newlogic.cli_help import VersionAction, autocomplete, explain
 from newlogic.device import DEVICE_CHOICES
 from newlogic.errors import UserError
 from newlogic.listing import LISTINGS, listing
+from newlogic.names import check_safe_name
 from newlogic.options import AT_LEAST_ONE, NON_NEGATIVE, coerce
+from newlogic.store import paths
 from newlogic.store.atomic import FULL_DISK
 
 USER_ERROR_EXIT = 2
+NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # a read-only result folder: one line, exit 2
 UNBOUNDED = "unbounded"  # --eps unbounded: newlogic.attacks.base.UNBOUNDED (not imported: it needs torch)
 EARLY_STOP_SIGNALS = ("SIGTERM", "SIGUSR1")  # newlogic.training.checkpoint.STOP_SIGNALS, caught before its import
 
@@ -132,10 +135,31 @@ def _train(args: argparse.Namespace) -> None:
         raise SystemExit(RESUMABLE_EXIT_CODE) from None
 
 
-def _cmd_attack(args: argparse.Namespace) -> None:
-    from newlogic.evaluation.evaluate import run_attack_setting
-    from newlogic.evaluation.settings import attack_request
+MODEL_FILES = (paths.METRICS_FILE, paths.WEIGHTS_FILE, "config.json")  # a folder holding one is a model directory
 
+
+def check_out_file(out: Path | None, what: str, *model_dirs: Path | None) -> None:
+    """Refuse, before any work, an output file that would overwrite what is not a result.
+
+    UserError when ``out`` is an existing directory, lies in a model directory (one of
+    ``model_dirs``, or a folder holding ``MODEL_FILES``), or names a file of a model directory.
+    """
+    if out is None:
+        return
+    if out.is_dir():
+        raise UserError(f"{what} {out} is a directory; give the file to write, e.g. {out / 'result.json'}")
+    parent = out.resolve().parent
+    inside = [d for d in model_dirs if d is not None and (parent == d.resolve() or d.resolve() in parent.parents)]
+    if inside or out.name in MODEL_FILES or any((parent / name).exists() for name in MODEL_FILES):
+        raise UserError(f"{what} {out} points into a model directory ({inside[0] if inside else parent}); "
+                        "write results to their own folder, e.g. results/attacks/...")
+
+
+def _cmd_attack(args: argparse.Namespace) -> None:
+    from newlogic.attacks.request import attack_request
+    from newlogic.evaluation.evaluate import run_attack_setting
+
+    check_out_file(args.out, "--out", args.model_dir, args.surrogate_dir)
     flags = {"attack": args.attack, "eps": args.eps, "preset": args.preset}
     setting = {**args.setting, **dict(args.param), **{key: value for key, value in flags.items() if value is not None}}
     request = attack_request(args.out.stem, setting)
@@ -148,8 +172,16 @@ def _cmd_attack(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from newlogic.evaluation.runner import evaluate_model
+    from newlogic.runner import evaluate_model
 
+    for name in args.settings:
+        check_safe_name(name, "--settings: attack setting")
+    models = (args.model_dir, *map(Path, args.surrogates.values()))
+    if args.out_dir.exists() and not args.out_dir.is_dir():
+        raise UserError(f"--out-dir {args.out_dir} is a file; give the folder of the results")
+    check_out_file(args.out_dir / "result.json", "--out-dir", *models)
+    check_out_file(args.noise_out, "--noise-out", *models)
+    check_out_file(args.checks_out, "--checks-out", *models)
     evaluate_model(args.model_dir, args.settings, out_dir=args.out_dir, seed=args.seed, data_dir=args.data_dir,
                    device=args.device, noise_out=args.noise_out, checks_out=args.checks_out,
                    surrogate_dirs=args.surrogates, noise_samples=args.n_samples)
@@ -161,6 +193,7 @@ def _cmd_checks(args: argparse.Namespace) -> None:
     folders = [path for path in args.results if path.is_dir()]
     if args.out is None and len(folders) != 1:
         raise UserError("--out is needed unless --results is one model's result folder")
+    check_out_file(args.out, "--out")
     report = write_checks(result_paths(args.results), args.out or folders[0] / CHECKS_FILE)
     print(f"{report['model']}: {report['verdict']}")
     for line in report["evidence"]:
@@ -169,16 +202,32 @@ def _cmd_checks(args: argparse.Namespace) -> None:
 
 def _cmd_aggregate(args: argparse.Namespace) -> None:
     """The ablation's tables, then its summary (``{ablation}.summary.json``) beside them."""
-    from newlogic.report.summary import write_summary
-    from newlogic.report.tables import aggregate
+    from newlogic.report.collect import collect_ablation
+    from newlogic.report.summary import summary_of, write_summary_json
+    from newlogic.report.tables import DEFAULT_STATS, table_of, write_tables
+    from newlogic.study import load_config
 
-    aggregate(args.config, args.ablation, results_dir=args.results_dir, out_dir=args.out_dir)
-    write_summary(args.config, args.ablation, results_dir=args.results_dir, out_dir=args.out_dir)
+    config = load_config(args.config)
+    collected = collect_ablation(config, args.ablation, args.results_dir)  # once, verified: both read the same files
+    write_tables(table_of(collected, config.get("stats", DEFAULT_STATS)), args.out_dir)
+    write_summary_json(summary_of(collected, config), args.out_dir)
+
+
+def _cmd_reproduction(args: argparse.Namespace) -> None:
+    """The ablation's reproduction tables (published against regenerated) and figure (issue 24)."""
+    from newlogic.report.reproduction import write_reproduction
+
+    reproduction = write_reproduction(args.config, args.ablation, results_dir=args.results_dir, out_dir=args.out_dir)
+    if args.figure_dir is not None:
+        from newlogic.figures.ablation import make_reproduction_figure
+
+        make_reproduction_figure(reproduction, args.figure_dir)
 
 
 def _cmd_noise(args: argparse.Namespace) -> None:
     from newlogic.evaluation.noise import evaluate_noise_rejection
 
+    check_out_file(args.out, "--out", args.model_dir)
     evaluate_noise_rejection(
         args.model_dir, args.out, data_dir=args.data_dir, device=args.device, n_samples=args.n_samples, seed=args.seed
     )
@@ -195,8 +244,9 @@ def _cmd_figures_model(args: argparse.Namespace) -> None:
 
 def _cmd_figures_ablation(args: argparse.Namespace) -> None:
     from newlogic.figures.ablation import make_ablation_figures
+    from newlogic.report.collect import load_ablation_results
 
-    make_ablation_figures(args.results, args.out_dir, labels=args.labels, title=args.title, metrics=args.metrics)
+    make_ablation_figures(load_ablation_results(args.config, args.ablation, args.results_dir), args.out_dir)
 
 
 def _cmd_figures_depth(args: argparse.Namespace) -> None:
@@ -209,6 +259,15 @@ def _cmd_download(args: argparse.Namespace) -> None:
     from newlogic.data import download_dataset
 
     print(download_dataset(args.dataset, args.data_dir))
+
+
+def _cmd_preflight(args: argparse.Namespace) -> None:
+    from newlogic.preflight import preflight
+
+    text, blocking = preflight(args.profile, args.configfile, args.results_dir, srun=args.srun, as_json=args.json)
+    print(text)
+    if blocking:
+        raise SystemExit(USER_ERROR_EXIT)
 
 
 def _cmd_list(args: argparse.Namespace) -> None:
@@ -288,6 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
     aggregate.add_argument("--out-dir", type=Path, default=Path("results/tables"), help="where the tables go")
     aggregate.set_defaults(run=_cmd_aggregate)
 
+    reproduction = commands.add_parser("reproduction", help="the paper's published table beside the ablation's "
+                                       "regenerated one (CSV, Markdown, LaTeX) and its figure")
+    reproduction.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
+    reproduction.add_argument("--ablation", required=True, help="ablation name in the config (with a 'published' key)")
+    reproduction.add_argument("--results-dir", type=Path, default=Path("results"), help="the results folder to read")
+    reproduction.add_argument("--out-dir", type=Path, default=Path("results/tables"), help="where the tables go")
+    reproduction.add_argument("--figure-dir", type=Path, help="where the figure goes (PNG, PDF; none if not given)")
+    reproduction.set_defaults(run=_cmd_reproduction)
+
     noise = commands.add_parser("noise", help="rejection of uniform-noise and scrambled images by one model")
     noise.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
     noise.add_argument("--out", type=Path, required=True, help="noise.json to write")
@@ -309,12 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     model_figures.set_defaults(run=_cmd_figures_model)
     ablation_figures = figure_kinds.add_parser("ablation", help="accuracy versus ε per attack and model, "
                                                "training curves")
-    ablation_figures.add_argument("--results", type=Path, nargs="+", required=True, help="the ablation's result JSONs")
+    ablation_figures.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
+    ablation_figures.add_argument("--ablation", required=True, help="ablation name in the config")
+    ablation_figures.add_argument("--results-dir", type=Path, default=Path("results"),
+                                  help="the results folder to read (verified, as the tables read it)")
     ablation_figures.add_argument("--out-dir", type=Path, required=True, help="folder for the PNG and PDF files")
-    ablation_figures.add_argument("--labels", type=_json_object, default={}, help="model name → label, as JSON")
-    ablation_figures.add_argument("--title", default="", help="appended to the figure title (the ablation name)")
-    ablation_figures.add_argument("--metrics", type=Path, nargs="*", default=[],
-                                  help="the runs' metrics.json: adds the training_curves figure")
     ablation_figures.set_defaults(run=_cmd_figures_ablation)
     depth_figure = figure_kinds.add_parser("depth", help="the depth-propagation plot from `inspect depth --out`")
     depth_figure.add_argument("--depth-json", type=Path, required=True, help="the JSON of `inspect depth --out`")
@@ -325,6 +392,16 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--dataset", required=True, help="dataset name (newlogic list datasets)")
     download.add_argument("--data-dir", type=Path, default=Path("data"), help="where datasets live")
     download.set_defaults(run=_cmd_download)
+
+    preflight = commands.add_parser("preflight", help="check a Slurm cluster before a study submits its first job "
+                                    "(exit 2 when something blocks; cluster/README.md)")
+    preflight.add_argument("--profile", required=True, help="Snakemake profile folder (e.g. cluster/slurm) or name")
+    preflight.add_argument("--configfile", type=Path, default=Path("config/config.yaml"), help="the workflow config")
+    preflight.add_argument("--results-dir", type=Path, default=Path("results"), help="where the results will go")
+    preflight.add_argument("--no-srun", dest="srun", action="store_false",
+                           help="skip the srun that compares the compute node's environment (a long queue)")
+    preflight.add_argument("--json", action="store_true", help="write the findings as JSON")
+    preflight.set_defaults(run=_cmd_preflight)
 
     inspect = commands.add_parser("inspect", help="analyses of the study (SPEC §6)")
     analyses = inspect.add_subparsers(dest="analysis", required=True)
@@ -349,20 +426,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     autocomplete(parser)
     args = parser.parse_args(argv)
-    warnings.simplefilter("default")
-    warnings.formatwarning = lambda message, category, *_: f"warning: {message}\n"
-    try:
-        args.run(args)
-    except UserError as error:
-        print(f"newlogic {args.command}: error: {error}", file=sys.stderr)
-        return USER_ERROR_EXIT
-    except OSError as error:
-        if error.errno not in FULL_DISK:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            args.run(args)
+        except UserError as error:  # the error alone: a warning (e.g. "running on the CPU") would bury it
+            print(f"newlogic {args.command}: error: {error}", file=sys.stderr)
+            return USER_ERROR_EXIT
+        except OSError as error:
+            if error.errno in NOT_WRITABLE:
+                print(f"newlogic {args.command}: error: {error.filename or 'an output'} cannot be written "
+                      f"({error.strerror}); write elsewhere, or make it writable", file=sys.stderr)
+                return USER_ERROR_EXIT
+            if error.errno not in FULL_DISK:
+                _print_warnings(caught)
+                raise
+            print(f"newlogic {args.command}: error: {errno.errorcode[error.errno]} ({error.strerror}) writing "
+                  f"{error.filename or 'an output'}; free space there, then run again", file=sys.stderr)
+            return USER_ERROR_EXIT
+        except BaseException:
+            _print_warnings(caught)
             raise
-        print(f"newlogic {args.command}: error: {errno.errorcode[error.errno]} ({error.strerror}) writing "
-              f"{error.filename or 'an output'}; free space there, then run again", file=sys.stderr)
-        return USER_ERROR_EXIT
+    _print_warnings(caught)
     return 0
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """The warnings a command raised, one line each, after it ran (never before a user error)."""
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,15 +23,17 @@ EXAMPLES: dict[str, str] = {
                 "--out-dir results/attacks/digits/relog-maxout_4/seed0",
     "checks": "newlogic checks --results results/attacks/digits/relog-maxout_4/seed0",
     "aggregate": "newlogic aggregate --config config/config.yaml --ablation mnist5k-demo",
+    "reproduction": "newlogic reproduction --config config/config.yaml --ablation mnist5k-demo "
+                    "--figure-dir results/figures/mnist5k-demo",
     "noise": "newlogic noise --model-dir results/models/digits/relog-maxout_4/seed0 --out noise.json",
-    "figures": "newlogic figures ablation --results results/attacks/digits/*/seed0/*.json --out-dir figures",
+    "figures": "newlogic figures ablation --config config/config.yaml --ablation mnist5k-demo --out-dir figures",
     "figures model": "newlogic figures model --model-dir results/models/digits/relog-maxout_4/seed0 "
                      "--out-dir results/figures/digits/relog-maxout_4/seed0",
-    "figures ablation": "newlogic figures ablation --results results/attacks/digits/*/seed0/fgsm_*.json "
-                        "--metrics results/models/digits/*/seed0/metrics.json --out-dir results/figures/digits-demo "
-                        "--title digits-demo",
+    "figures ablation": "newlogic figures ablation --config config/config.yaml --ablation mnist5k-demo "
+                        "--out-dir results/figures/mnist5k-demo",
     "figures depth": "newlogic figures depth --depth-json results/analysis/depth.json --out-dir results/figures",
     "download": "newlogic download --dataset mnist --data-dir data",
+    "preflight": "newlogic preflight --profile cluster/slurm --configfile config/paper-mnist.yaml",
     "inspect": "newlogic inspect depth --out results/analysis/depth.json",
     "inspect depth": "newlogic inspect depth --layers 100 --width 256 --out results/analysis/depth.json",
     "list": "newlogic list attacks",

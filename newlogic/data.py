@@ -138,6 +138,8 @@ def _check_idx(path: Path, magic: int, data_dir: Path) -> None:
         header = np.frombuffer(file.read(4 * (dims + 1)), dtype=">u4")
     if len(header) != dims + 1 or header[0] != magic:
         raise _corrupt("mnist", path, f"not an idx file with magic number {magic}", data_dir)
+    if header[1] == 0:
+        raise _corrupt("mnist", path, "its header says it holds 0 items", data_dir)
     expected = 4 * (dims + 1) + int(np.prod(header[1:], dtype=np.int64))
     size = path.stat().st_size
     if size != expected:

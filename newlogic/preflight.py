@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from importlib import metadata
@@ -418,7 +418,7 @@ def _dataset_files(name: str, data_dir: Path) -> list[Path]:
     """The files the loader of a downloaded dataset reads (``newlogic.data``; torch is imported only here)."""
     from newlogic.data import CIFAR10_DIR, CIFAR10_FILES, MNIST_FILES
 
-    layouts = {
+    layouts: dict[str, tuple[Path, Mapping[str, tuple[str, ...]]]] = {
         "mnist": (data_dir / "MNIST" / "raw", MNIST_FILES),
         "cifar10": (data_dir / CIFAR10_DIR, CIFAR10_FILES),
     }

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from datetime import timedelta
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeAlias
 
 from tqdm import tqdm
 
@@ -81,7 +81,7 @@ class ProgressLines:
         )
 
 
-ProgressBar = tqdm | ProgressLines  # what progress_bar returns
+ProgressBar: TypeAlias = tqdm | ProgressLines  # what progress_bar returns
 
 
 def progress_bar(total: int, **options: Any) -> ProgressBar:

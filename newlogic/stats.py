@@ -40,6 +40,12 @@ def _constant(values: Sequence[float]) -> bool:
     return len({float(f"{value:.12g}") for value in values}) == 1
 
 
+def _squared_standard_error(values: Sequence[float]) -> float:
+    """``s²/n`` of a sample (``s`` = ``sample_std``); 0 for a constant one or one of fewer than 2 values."""
+    std = sample_std(values)
+    return 0.0 if std is None or _constant(values) else std**2 / len(values)
+
+
 def welch_p(first: Sequence[float], second: Sequence[float]) -> float | None:
     """Two-sided p-value of Welch's t-test (unequal variances); None unless both have ≥ 2 values and one varies.
 
@@ -53,7 +59,7 @@ def welch_p(first: Sequence[float], second: Sequence[float]) -> float | None:
 
     if len(first) < 2 or len(second) < 2 or (_constant(first) and _constant(second)):
         return None
-    a, b = ((0.0 if _constant(v) else sample_std(v) ** 2) / len(v) for v in (first, second))
+    a, b = (_squared_standard_error(v) for v in (first, second))
     t = (sum(first) / len(first) - sum(second) / len(second)) / math.sqrt(a + b)
     df = (a + b) ** 2 / (a**2 / (len(first) - 1) + b**2 / (len(second) - 1))
     return float(2 * stdtr(df, -abs(t)))
@@ -71,7 +77,7 @@ def mcnemar_exact_p(first: Sequence[bool], second: Sequence[bool]) -> float:
     if b + c == 0:
         return 1.0
     tail = Fraction(sum(math.comb(b + c, k) for k in range(min(b, c) + 1)), 2 ** (b + c))
-    return float(min(1, 2 * tail))
+    return float(min(Fraction(1), 2 * tail))
 
 
 CONFIDENCE = 0.95  # every interval of the report [project]

@@ -1,14 +1,18 @@
-"""The workflow config: its ablations (which models meet which attack settings) and option checks."""
+"""The workflow config: its ablations (which models meet which attack settings).
+
+Torch-free and low in the layers (the reports read it); the checks of every option a job would run are
+``newlogic.validation.validate_config``.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from newlogic.attacks.catalog import DEFAULT_CLIP, NORMALIZED, NORMALIZED_NOTE
 from newlogic.attacks.suite import expand_strong_suite
+from newlogic.config_file import parse_config_text, read_config_file
 from newlogic.errors import UserError
+from newlogic.names import check_safe_name
 from newlogic.spec import canonical_name
 
 
@@ -39,18 +43,15 @@ class Ablation:
 
 
 def load_config(source: Path | str) -> dict[str, Any]:
-    """Read a workflow config from a YAML/JSON file, or from an inline ``{...}`` mapping (the workflow's way)."""
+    """Read a workflow config from a YAML/JSON file, or from an inline ``{...}`` mapping, strictly.
+
+    ``newlogic.config_file``: no YAML tags, duplicate keys, ``__use_yte__`` or infinite numbers.
+    """
     text = str(source)
     if text.lstrip().startswith("{"):
-        where = "the inline config"
+        config = parse_config_text(text, "the inline config")
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise UserError(f"config file {path} does not exist")
-        text, where = path.read_text(), f"config file {path}"
-    config = yaml.safe_load(text)
-    if not isinstance(config, dict):
-        raise UserError(f"{where} must hold a mapping of keys")
+        config = read_config_file(Path(source))
     expand_strong_suite(config)
     return config
 
@@ -75,6 +76,11 @@ def _model_entry(entry: str | dict[str, Any], dataset: str) -> ModelEntry:
 def _unique_models(ablation: str, models: tuple[ModelEntry, ...]) -> tuple[ModelEntry, ...]:
     """The ablation's models; a model listed twice (under any two spellings of its name) is a UserError."""
     seen: dict[str, str] = {}
+    labels = [entry.label for entry in models]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise UserError(f"ablation {ablation!r} gives label(s) {', '.join(map(repr, twice))} to two models; "
+                        "each row needs its own label")
     for entry in models:
         if entry.name in seen:
             raise UserError(f"ablation {ablation!r} lists model {entry.name!r} twice ({seen[entry.name]!r} and "
@@ -97,7 +103,10 @@ def ablations(config: dict[str, Any]) -> dict[str, Ablation]:
     all_settings = tuple(config.get("attacks", {}))
     result = {}
     for name, body in config["ablations"].items():
+        check_safe_name(name, "ablation")
         settings = tuple(body.get("attacks", all_settings))
+        if len(set(settings)) != len(settings):
+            raise UserError(f"ablation {name!r} lists an attack setting twice: {', '.join(settings)}")
         unknown = [setting for setting in settings if setting not in all_settings]
         if unknown:
             raise UserError(
@@ -117,32 +126,3 @@ def get_ablation(config: dict[str, Any], name: str) -> Ablation:
     if name not in defined:
         raise UserError(f"unknown ablation {name!r}; defined: {', '.join(defined)}")
     return defined[name]
-
-
-def validate_config(config: dict[str, Any]) -> None:
-    """Run every check the jobs would run, at workflow parse time (``snakemake -n`` names a bad value).
-
-    Checks the ablations (model names, duplicates, setting ids), the ``training`` and ``architecture``
-    overrides against the dataset's recipe (``resolve_options``), every attack setting
-    (``resolve_setting``: names, parameters, ranges, ε) and its surrogate's name, and ``figures``
-    (``FigureOptions``, its gallery's attack setting). The first bad value raises a UserError naming it.
-    """
-    from newlogic.attacks import resolve_setting
-    from newlogic.evaluation.settings import attack_request
-    from newlogic.figures.registry import FigureOptions
-    from newlogic.options import from_dict
-    from newlogic.training.options import resolve_options
-
-    dataset = config["dataset"]
-    ablations(config)
-    resolve_options(dataset, dict(config.get("training") or {}), dict(config.get("architecture") or {}), train_size=1)
-    for name, setting in config.get("attacks", {}).items():
-        try:
-            resolve_setting(attack_request(name, setting, dataset).attack, dataset)  # the surrogate's name too
-        except UserError as error:
-            raise UserError(f"attack setting {name!r}: {error}") from None
-    figures = from_dict(FigureOptions, dict(config.get("figures") or {}), "figures")
-    try:
-        resolve_setting(figures.gallery_setting, dataset)
-    except UserError as error:
-        raise UserError(f"figures.gallery_setting: {error}") from None

@@ -1,11 +1,22 @@
-"""Hand-made attack results (JSON + ``.npz``) written through ``newlogic.store.results``, for checks and tables."""
+"""Hand-made attack results (JSON + ``.npz``) written through ``newlogic.store.results``, for checks and tables.
 
+``fake_model_dir``, ``fake_setting_result`` and ``fake_noise`` write a run's files as training,
+``newlogic attack`` and ``newlogic noise`` do, each carrying the model reference the verified
+collector (``newlogic.report.collect``) checks.
+"""
+
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from newlogic.store.results import SCHEMA_VERSION, write_result
+from newlogic.attacks import resolve_setting
+from newlogic.attacks.request import attack_request
+from newlogic.store import paths
+from newlogic.store.provenance import config_hash
+from newlogic.store.results import NOISE_SCHEMA_VERSION, SCHEMA_VERSION, sha256_file, write_result
 
 KINDS = {"fgsm": "one_step", "fgm_l2": "one_step", "bim": "iterative", "pgd": "iterative", "cw_l2": "iterative",
          "max_confidence": "iterative", "spsa": "black_box", "transfer": "transfer", "autoattack": "ensemble",
@@ -44,4 +55,55 @@ def fake_result(path: Path, correct: list[int], *, attack: str, eps: float | Non
                "l2": np.array(l2 if l2 is not None else [0.5] * count, dtype=np.float32)}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_result(path, result, samples)
+    return path
+
+
+def _write_json(path: Path, content: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content))
+
+
+def fake_model_dir(results: Path, model: str, seed: int, *, test_accuracy: float = 0.9, dataset: str = "digits",
+                   flags: list[str] | None = None, epochs: list[dict[str, Any]] | None = None,
+                   config_hash_of: str | None = None) -> dict[str, Any]:
+    """A finished model directory (``config.json`` with its fingerprint and weights hash, ``model.pt``,
+    ``metrics.json``); returns its ``model_ref`` (name, seed, config_hash, weights_sha256, dir, git)."""
+    model_dir = paths.model_dir(results, dataset, model, seed)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    weights = model_dir / paths.WEIGHTS_FILE
+    weights.write_bytes(f"weights of {model} seed {seed}".encode())
+    record = {"schema_version": 1, "model": {"name": model}, "dataset": dataset, "seed": seed,
+              "training": {"tag": config_hash_of or model}, "architecture": {}}
+    fingerprint = config_hash(record)
+    git = {"commit": "abc", "dirty": False}
+    reference = {"name": model, "seed": seed, "config_hash": fingerprint, "weights_sha256": sha256_file(weights)}
+    _write_json(model_dir / "config.json", {**record, "weights_sha256": reference["weights_sha256"],
+                                            "provenance": {"config_hash": fingerprint, "git": git}})
+    _write_json(model_dir / paths.METRICS_FILE, {
+        "schema_version": 1, "epochs": epochs or [], "final": {"test_accuracy": test_accuracy},
+        "flags": flags or [], "training_seconds": 3.0, "model_ref": reference,
+        "provenance": {"config_hash": fingerprint, "git": git}})
+    return {**reference, "dir": str(model_dir), "git": git}
+
+
+def fake_setting_result(results: Path, reference: Mapping[str, Any], setting_id: str, setting: Mapping[str, Any],
+                        correct: list[int], *, dataset: str = "digits", **options: Any) -> Path:
+    """The result of the config's ``setting`` (resolved as ``newlogic attack`` does) on the model of ``reference``."""
+    attack = resolve_setting(attack_request(setting_id, setting, dataset).attack, dataset)
+    path = paths.result_json(results, dataset, reference["name"], reference["seed"], setting_id)
+    return fake_result(path, correct, attack=attack.name, eps=attack.eps, model=reference["name"],
+                       seed=reference["seed"], parameters=dict(attack.params), unbounded=attack.unbounded,
+                       attack_on=attack.params["attack_on"], preset=attack.preset, norm=attack.norm,
+                       model_ref=dict(reference), **options)
+
+
+def fake_noise(results: Path, reference: Mapping[str, Any], *, noise: float = 0.5, scrambled: float = 0.25,
+               dataset: str = "digits", count: int = 100) -> Path:
+    """The run's ``noise.json`` with these rejection rates of uniform-noise and scrambled images."""
+    path = paths.noise_json(results, dataset, reference["name"], reference["seed"])
+    inputs = {name: {"count": count, "rejection_rate": rate, "mean_max_probability": 0.5, "description": name}
+              for name, rate in (("clean", 0.0), ("uniform_noise", noise), ("scrambled", scrambled))}
+    _write_json(path, {"schema_version": NOISE_SCHEMA_VERSION, "model": reference["name"], "dataset": dataset,
+                       "n_samples": count, "seed": reference["seed"], "inputs": inputs,
+                       "model_ref": dict(reference)})
     return path

@@ -6,12 +6,17 @@ import pytest
 import torch
 from torch import nn
 
-from newlogic.attacks import CATALOG, resolve_setting
+from newlogic.attacks import CATALOG, catalog, resolve_setting
+from newlogic.attacks.apgd import apgd
 from newlogic.attacks.base import run_attack
 from newlogic.attacks.context import AttackContext, Surrogate
+from newlogic.attacks.losses import LOSSES
 from newlogic.data import load_dataset
 from newlogic.errors import UserError
-from newlogic.store.model_dir import load_trained_model
+from newlogic.evaluation.batches import evaluate_attack
+from newlogic.evaluation.model_loading import load_trained_model
+from newlogic.evaluation.partial import batch_seed
+from newlogic.evaluation.shuffled import ShuffledTest
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +193,125 @@ def test_transfer_crafts_on_the_surrogate_not_on_the_target(digits) -> None:
     assert torch.equal(run_attack(transfer, blind, x, y, context), expected)
     with pytest.raises(UserError, match="surrogate"):
         run_attack(transfer, blind, x, y, AttackContext(10, context.probabilities))
+
+
+def test_losses_by_hand() -> None:
+    scores = torch.tensor([[3.0, 1.0, 2.0, 0.0], [0.0, 5.0, 1.0, -1.0]])
+    y = torch.tensor([0, 2])
+    assert torch.equal(LOSSES["margin"](scores, y), torch.tensor([-1.0, 4.0]))  # max_{j≠y} s_j − s_y
+    assert torch.allclose(LOSSES["dlr"](scores, y), torch.tensor([-(3 - 2) / (3 - 1), -(1 - 5) / (5 - 0)]))
+    expected_ce = torch.logsumexp(scores, dim=1) - scores[[0, 1], y]
+    assert torch.allclose(LOSSES["ce"](scores, y), expected_ce)
+    assert torch.allclose(LOSSES["margin"](10 * scores, y), 10 * LOSSES["margin"](scores, y))
+    assert torch.allclose(LOSSES["dlr"](10 * scores, y), LOSSES["dlr"](scores, y))
+
+
+def test_the_catalog_choices_are_the_implementations() -> None:
+    from newlogic.attacks import losses, pgd
+
+    assert tuple(losses.LOSSES) == catalog.LOSSES
+    assert tuple(pgd.DIRECTIONS) == catalog.STEP_NORMS
+
+
+def test_l2_directions_have_length_one_or_zero_without_a_floor() -> None:
+    from newlogic.attacks.pgd import project, unit_l2
+
+    g = torch.tensor([[3e-30, 4e-30, 0.0], [0.0, 0.0, 0.0], [3.0, 0.0, 4.0]])
+    assert torch.allclose(unit_l2(g), torch.tensor([[0.6, 0.8, 0.0], [0.0, 0.0, 0.0], [0.6, 0.0, 0.8]]))
+    assert torch.allclose(project(g, "l2", 1.0)[2], torch.tensor([0.6, 0.0, 0.8]))
+    assert torch.equal(project(g[:1], "l2", 1.0), g[:1])
+
+
+def _linear_model(scale: float) -> nn.Module:
+    torch.manual_seed(0)
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    with torch.no_grad():
+        linear[1].weight.mul_(scale)
+        linear[1].bias.mul_(scale)
+    return linear.requires_grad_(False)
+
+
+def test_strong_fgm_on_a_linear_model_steps_exactly_eps_along_the_margin_gradient() -> None:
+    linear = _linear_model(1.0)
+    x = 0.4 + 0.2 * torch.rand(6, 1, 3, 4)  # far from the box's edges: no clipping at ε 0.05
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    weight = linear[1].weight
+    runner_up = (linear(x).scatter(1, y[:, None], float("-inf"))).argmax(dim=1)
+    w = weight[runner_up] - weight[y]  # ∇x (s_j* − s_y) for W x + b
+    eps = 0.05
+    fgsm = resolve_setting({"attack": "fgsm", "preset": "strong", "eps": eps}, "digits")
+    assert torch.allclose(run_attack(fgsm, linear, x, y, _context(linear)), x + eps * w.sign().view_as(x))
+    fgm_l2 = resolve_setting({"attack": "fgm_l2", "preset": "strong", "eps": eps}, "digits")
+    adv = run_attack(fgm_l2, linear, x, y, _context(linear))
+    assert torch.allclose(adv, x + (eps * w / w.norm(dim=1, keepdim=True)).view_as(x), atol=1e-7)
+    assert torch.allclose((adv - x).flatten(1).norm(dim=1), torch.full((6,), eps), rtol=1e-5)
+    confident = _linear_model(1000.0)  # scores 1000 times larger: the same steps
+    assert torch.allclose(run_attack(fgm_l2, confident, x, y, _context(confident)), adv, atol=1e-6)
+
+
+def test_strong_cross_entropy_steps_keep_their_length_where_cleverhans_s_shrink() -> None:
+    """A confident model in a batch of 100: cleverhans divides each gradient by 100 and floors ‖g‖² at 1e−12."""
+    confident = _linear_model(40.0)
+    x = 0.1 + 0.8 * torch.rand(100, 1, 3, 4)  # no clipping at ε 0.01
+    y = confident(x).argmax(dim=1)
+    eps = 0.01
+    lengths = {}
+    for preset, extra in (("strong", {"loss": "ce"}), ("paper", {})):
+        attack = resolve_setting({"attack": "fgm_l2", "preset": preset, "eps": eps, **extra}, "digits")
+        adv = run_attack(attack, confident, x, y, _context(confident))
+        lengths[preset] = (adv - x).flatten(1).norm(dim=1)
+    moved = lengths["strong"] > 0
+    assert moved.float().mean() > 0.9
+    assert torch.allclose(lengths["strong"][moved], torch.full((int(moved.sum()),), eps), rtol=1e-5)
+    assert lengths["paper"].median() < eps / 2
+
+
+def test_an_undefended_model_falls_under_the_strong_bim_and_the_adaptive_attack(digits) -> None:
+    model, x, y = digits
+    for setting in ({"attack": "bim", "preset": "strong", "eps": 0.3},
+                    {"attack": "adaptive", "eps": 0.3, "nb_iter": 20, "restarts": 1}):
+        adv = run_attack(resolve_setting(setting, "digits"), model, x, y, _context(model))
+        assert (model(adv).argmax(dim=1) == y).float().mean() <= 0.02, setting
+
+
+class _Inputs(nn.Module):
+    """The model, keeping every batch it is fed."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model, self.seen = model, []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.detach().clone())
+        return self.model(x)
+
+
+def test_apgd_starts_come_from_the_batch_seed_and_leave_the_global_rng_alone(digits) -> None:
+    model, x, y = digits
+    starts = {}
+    for seed in (1, 2, 1):
+        recorder = _Inputs(model)
+        state = torch.get_rng_state()
+        apgd(recorder, x[:8], y[:8], loss="ce", norm="Linf", eps=0.1, steps=2, restarts=1, seed=seed,
+             num_classes=10)
+        assert torch.equal(torch.get_rng_state(), state)
+        start = recorder.seen[1]  # after the clean pass: the random start
+        if seed in starts:
+            assert torch.equal(start, starts[seed])
+        starts[seed] = start
+    assert not torch.equal(starts[1], starts[2])
+
+
+def test_every_batch_gets_its_own_seed(digits_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = []
+
+    def recording(target, x, y, attack, context):
+        seeds.append(context.seed)
+        return x.clone()
+
+    monkeypatch.setattr("newlogic.attacks.gradient.fgsm", recording)
+    trained = load_trained_model(digits_model_dir)
+    test = load_dataset("digits", digits_model_dir.parent)[1]
+    evaluate_attack(ShuffledTest(test, 0, trained.model, "softmax", torch.device("cpu")), 8,
+                    resolve_setting({"attack": "fgsm"}, "digits"), seed=5, batch_size=4)
+    assert seeds == [batch_seed(5, 0), batch_seed(5, 4)] and seeds[0] != seeds[1]

@@ -22,7 +22,7 @@ from newlogic.attacks.context import AttackContext
 from newlogic.attacks.gradient import pgd_linf
 from newlogic.attacks.spsa import spsa_gradient
 from newlogic.data import load_dataset
-from newlogic.store.model_dir import load_trained_model
+from newlogic.evaluation.model_loading import load_trained_model
 
 IMAGES = 64  # a power of two: torchattacks's mean cross-entropy is cleverhans's sum scaled exactly
 

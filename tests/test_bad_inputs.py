@@ -24,9 +24,9 @@ from bad_inputs_campaign import (
 )
 
 from newlogic.cli import main
-from newlogic.store.model_dir import DIVERGED_FILE, METRICS_FILE
+from newlogic.store.paths import DIVERGED_FILE, METRICS_FILE
 from newlogic.store.results import read_result
-from newlogic.study import validate_config
+from newlogic.validation import validate_config
 
 NEWLOGIC = str(Path(sys.executable).with_name("newlogic"))
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))

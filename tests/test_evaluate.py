@@ -13,8 +13,8 @@ from newlogic.attacks.gradient import fgsm as gradient_fgsm
 from newlogic.data import load_dataset
 from newlogic.errors import UserError
 from newlogic.evaluation.evaluate import run_attack_setting
-from newlogic.report.stats import sample_std, wilson_interval
-from newlogic.store.model_dir import load_trained_model
+from newlogic.evaluation.model_loading import load_trained_model
+from newlogic.stats import sample_std, wilson_interval
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 JSON_TYPES = {"integer": (int,), "number": (int, float), "string": (str,), "boolean": (bool,), "array": (list,),

@@ -13,6 +13,8 @@ from newlogic.data import dataset_info, load_dataset
 from newlogic.errors import UserError
 from newlogic.evaluation.depth import run_depth_experiment
 from newlogic.evaluation.evaluate import run_attack_setting
+from newlogic.evaluation.model_loading import load_trained_model
+from newlogic.evaluation.noise import evaluate_noise_rejection
 from newlogic.figures import (
     MODEL_FIGURES,
     make_ablation_figures,
@@ -28,18 +30,26 @@ from newlogic.figures.interpolation import interpolation_path
 from newlogic.figures.patches import cluster_patches, top_patches
 from newlogic.figures.weights import plot_conv1_weights, scale_weights
 from newlogic.nn.models import ArchOptions, build_model
+from newlogic.report.checks import write_checks
+from newlogic.report.collect import collect_ablation
 from newlogic.spec import parse_model_name
-from newlogic.store.model_dir import load_trained_model
+from newlogic.store import paths as store_paths
+from newlogic.store.results import sha256_file
 from newlogic.training.run import run_training
 
 DATA = Path("data")
+
+
+def RESULTS_OF(model_dir: Path) -> Path:  # noqa: N802 - reads as the results folder a model directory lies in
+    """The results folder of a model directory ``{results}/models/{dataset}/{model}/seed{seed}``."""
+    return model_dir.parents[3]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A ReLU digits model after one epoch without augmentation (≈ 90 % test accuracy)."""
-    out = tmp_path_factory.mktemp("model")
+    """A ReLU digits model after one epoch without augmentation (≈ 90 % test accuracy), in a results folder."""
+    out = store_paths.model_dir(tmp_path_factory.mktemp("results"), "digits", "relu", 0)
     run_training("relu", "digits", out, data_dir=DATA, seed=0, device="cpu",
                  training={"epochs": 1, "augment": "none"}, architecture={})
     return out
@@ -47,11 +57,10 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def results(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """FGSM at ε 0.1 and 0.3 on 40 test images of that model."""
-    out = tmp_path_factory.mktemp("attacks")
+    """FGSM at ε 0.1 and 0.3 on 40 test images of that model, in its results folder."""
     paths = []
     for eps in (0.1, 0.3):
-        path = out / f"fgsm_{eps}.json"
+        path = store_paths.result_json(RESULTS_OF(model_dir), "digits", "relu", 0, f"fgsm_{eps}")
         run_attack_setting(model_dir, {"attack": "fgsm", "eps": eps}, path, data_dir=DATA, device="cpu", limit=40,
                            batch_size=None, seed=0, surrogate_dir=None)
         paths.append(path)
@@ -164,16 +173,29 @@ def test_accuracy_curves_average_seeds_by_eps() -> None:
         plot_accuracy_vs_eps([_result("relu", None, 0.0, 0.9, attack="cw_l2")])
 
 
-def test_ablation_figure_from_result_files(results: list[Path], tmp_path: Path) -> None:
-    paths = make_ablation_figures(results, tmp_path, labels={"relu": "Baseline"})
-    assert paths == [tmp_path / "accuracy_vs_eps.png", tmp_path / "accuracy_vs_eps.pdf"]
+ABLATION = {"dataset": "digits", "seeds": [0], "attacks": {f"fgsm_{eps}": {"attack": "fgsm", "eps": eps, "limit": 40}
+                                                           for eps in (0.1, 0.3)},
+            "ablations": {"demo": {"models": [{"name": "relu", "label": "Baseline"}]}}}
+
+
+def test_ablation_figures_from_the_files_as_written_verified(model_dir: Path, results: list[Path],
+                                                              tmp_path: Path) -> None:
+    """Training, the attacks, the noise and the checks write files the verified collector accepts."""
+    root = RESULTS_OF(model_dir)
+    evaluate_noise_rejection(model_dir, store_paths.noise_json(root, "digits", "relu", 0), data_dir=DATA,
+                             device="cpu", n_samples=20)
+    write_checks(results, store_paths.checks_json(root, "digits", "relu", 0))
+    collected = collect_ablation(ABLATION, "demo", root)
+    run = collected.model("relu").runs[0]
+    assert collected.missing == () and set(run.results) == {"fgsm_0.1", "fgsm_0.3"}
+    assert run.reference["weights_sha256"] == sha256_file(model_dir / "model.pt") == run.record["weights_sha256"]
+    assert run.metrics["model_ref"] == run.reference and run.noise is not None and run.checks is not None
+    paths = make_ablation_figures(collected, tmp_path)
+    assert [path.name for path in paths] == ["accuracy_vs_eps.png", "accuracy_vs_eps.pdf",
+                                             "training_curves.png", "training_curves.pdf"]
     assert_figure_files(paths)
     first = json.loads(results[0].read_text())
     assert first["eps"] == 0.1 and first["attack"] == "fgsm"  # the fields the figure reads
-    incomplete = tmp_path / "incomplete.json"
-    incomplete.write_text(json.dumps({**first, "complete": False}))
-    with pytest.raises(UserError, match="incomplete"):
-        make_ablation_figures([incomplete], tmp_path)
 
 
 # the other figures

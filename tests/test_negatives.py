@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from newlogic.data_transforms import permute_pixels
 from newlogic.errors import UserError
 from newlogic.training.negatives import (
     BLOCK_SIZES,
@@ -10,7 +11,6 @@ from newlogic.training.negatives import (
     Scrambling,
     block_order,
     negative_sampler,
-    permute_pixels,
     scramble_blocks,
 )
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from newlogic.data import dataset_info
 from newlogic.errors import UserError
+from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.evaluation.noise import (
     REJECTION,
     evaluate_noise_rejection,
@@ -22,8 +23,8 @@ from newlogic.nn.models import ArchOptions, build_model
 from newlogic.options import to_dict
 from newlogic.spec import parse_model_name
 from newlogic.store.atomic import atomic_torch_save, atomic_write_json
-from newlogic.store.model_dir import load_trained_model
 from newlogic.store.provenance import config_hash
+from newlogic.store.results import NOISE_SCHEMA_VERSION, sha256_file
 
 DIGITS_TEST = 360  # 20 % of scikit-learn's 1,797 digits
 
@@ -75,8 +76,9 @@ def test_rejection_rates_of_constant_models(tmp_path: Path, name: str, bias: lis
     assert result["output"] == ("sigmoid" if "sigmoid_out" in name else "softmax")
     assert result["rejection_definition"] == REJECTION[result["output"]][0]
     written = json.loads(out.read_text())
-    assert written["schema_version"] == 1 and written["inputs"] == result["inputs"]
+    assert written["schema_version"] == NOISE_SCHEMA_VERSION and written["inputs"] == result["inputs"]
     assert written["provenance"]["config_hash"] and written["model_ref"]["dir"] == str(model_dir)
+    assert written["model_ref"]["weights_sha256"] == sha256_file(model_dir / "model.pt")
     assert [entry["count"] for entry in written["inputs"].values()] == [DIGITS_TEST, 50, 50]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
 

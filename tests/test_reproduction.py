@@ -13,8 +13,9 @@ import yaml
 from result_fixtures import fake_model_dir, fake_result
 
 from newlogic.attacks import resolve_setting
+from newlogic.attacks.request import attack_request
 from newlogic.errors import UserError
-from newlogic.evaluation.settings import attack_request
+from newlogic.figures.ablation import make_reproduction_figure
 from newlogic.report import checks
 from newlogic.report.reproduction import (
     CLOPPER_PEARSON,
@@ -263,7 +264,8 @@ def test_tables_figure_and_summary_are_written(tmp_path: Path) -> None:
     results = tmp_path / "results"
     write_fixtures(results, config)
     out, figures = tmp_path / "tables", tmp_path / "figures"
-    write_reproduction(config, "ablation-mnist", results_dir=results, out_dir=out, figure_dir=figures)
+    reproduction = write_reproduction(config, "ablation-mnist", results_dir=results, out_dir=out)
+    make_reproduction_figure(reproduction, figures)
     frame = pd.read_csv(out / "ablation-mnist.reproduction.csv")
     cells = frame[frame["row"] != "agreement"]
     assert len(cells) == 48 and cells["inside"].all()

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from newlogic.attacks.request import attack_request
 from newlogic.cli import main
 from newlogic.evaluation import evaluate
-from newlogic.evaluation.runner import evaluate_model
-from newlogic.evaluation.settings import attack_request
+from newlogic.runner import evaluate_model
 
 SETTINGS = {
     "fgsm_0.1": {"attack": "fgsm", "eps": 0.1, "limit": 30, "label": "FGSM ε=0.1"},
@@ -55,7 +55,7 @@ def test_one_process_evaluates_a_model_and_recomputes_only_a_deleted_result(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(evaluate, "evaluate_attack", counting)
-    monkeypatch.setattr("newlogic.evaluation.runner.noise_rejection", lambda *a, **k: pytest.fail("noise recomputed"))
+    monkeypatch.setattr("newlogic.runner.noise_rejection", lambda *a, **k: pytest.fail("noise recomputed"))
     evaluate_model(digits_model_dir, SETTINGS, **options)
     assert recomputed == ["bim_0.3"]
     assert json.loads(outputs["fgsm_0.1"].read_text()) == first["fgsm_0.1"]
@@ -123,7 +123,7 @@ def test_a_killed_attack_resumes_from_its_last_batch_and_equals_an_uninterrupted
 
 def test_reading_results_imports_neither_torch_nor_the_networks() -> None:
     code = ("import sys, newlogic.report.tables, newlogic.report.checks, newlogic.store.results, "
-            "newlogic.evaluation.settings, newlogic.figures.ablation, newlogic.figures, newlogic.cli; "
+            "newlogic.attacks.request, newlogic.figures.ablation, newlogic.figures, newlogic.cli; "
             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('newlogic.nn')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert done.stdout.strip() == "[]", done.stdout

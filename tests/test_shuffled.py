@@ -8,10 +8,10 @@ import torch
 
 from newlogic.data import load_dataset
 from newlogic.evaluation.evaluate import run_attack_setting
-from newlogic.evaluation.runner import evaluate_model
+from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.evaluation.shuffled import CHUNK, ShuffledTest, zero_gradients
 from newlogic.evaluation.target import attack_target
-from newlogic.store.model_dir import load_trained_model
+from newlogic.runner import evaluate_model
 
 CPU = torch.device("cpu")
 

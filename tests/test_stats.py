@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from newlogic.report.stats import (
+from newlogic.stats import (
     accuracy_interval,
     clopper_pearson,
     compare_paired,

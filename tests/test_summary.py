@@ -8,11 +8,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from result_fixtures import fake_result
+from result_fixtures import fake_model_dir, fake_setting_result
 
 from newlogic.cli import main
 from newlogic.report.checks import write_checks
 from newlogic.report.summary import MIN_OVER_ATTACKS, SUMMARY_SCHEMA, WORST_CASE, summarize
+from newlogic.report.verdicts import INCOMPLETE, MASKING_SUSPECTED
 from newlogic.store import paths
 
 SCHEMA = yaml.safe_load(SUMMARY_SCHEMA.read_text())
@@ -23,7 +24,9 @@ CONFIG = {
     "ablations": {"demo": {"caption": "Demo", "models": [{"name": "relu", "label": "Baseline"},
                                                          {"name": "relog", "label": "+ ReLog"}]}},
 }
-# per model and seed: per-sample correctness under each attack (10 test images, all correct when clean)
+# per model and seed: per-sample correctness under each attack (10 test images, all correct when clean), each
+# pattern written REPEAT times: the checks compare no fewer than newlogic.report.verdicts.MIN_SAMPLES images
+REPEAT = 4
 CORRECT = {
     ("relu", 0): {"fgsm_0.3": [0, 1, 1, 0, 1, 1, 1, 1, 1, 1], "bim_0.3": [1, 0, 0, 0, 1, 1, 0, 1, 1, 1]},
     ("relu", 1): {"fgsm_0.3": [1, 1, 1, 0, 1, 1, 1, 1, 1, 1], "bim_0.3": [0, 1, 1, 0, 1, 1, 1, 1, 1, 1]},
@@ -32,20 +35,14 @@ CORRECT = {
 }
 
 
-def _write_run(root: Path, model: str, seed: int, checks: bool = True) -> None:
-    model_dir = paths.model_dir(root, "digits", model, seed)
-    model_dir.mkdir(parents=True)
-    provenance = {"config_hash": f"{model}-hash", "git": {"commit": "abc", "dirty": False}}
-    metrics = {"final": {"test_accuracy": 0.9 + seed / 100}, "flags": [], "training_seconds": 3.0,
-               "provenance": provenance}
-    (model_dir / paths.METRICS_FILE).write_text(json.dumps(metrics))
-    files = [fake_result(paths.result_json(root, "digits", model, seed, setting), correct, attack=setting[:-4],
-                         eps=0.3, model=model, seed=seed)
+def _write_run(root: Path, model: str, seed: int, checks: bool = True) -> dict:
+    reference = fake_model_dir(root, model, seed, test_accuracy=0.9 + seed / 100)
+    files = [fake_setting_result(root, reference, setting, CONFIG["attacks"][setting], correct * REPEAT)
              for setting, correct in CORRECT[(model, seed)].items()]
-    files.append(fake_result(paths.result_json(root, "digits", model, seed, "noise_0.3"), [1] * 10,
-                             attack="uniform_noise", eps=0.3, model=model, seed=seed))
+    files.append(fake_setting_result(root, reference, "noise_0.3", CONFIG["attacks"]["noise_0.3"], [1] * 10 * REPEAT))
     if checks:
         write_checks(files, paths.checks_json(root, "digits", model, seed))
+    return reference
 
 
 @pytest.fixture
@@ -66,22 +63,29 @@ def test_summary_validates_against_its_schema_and_holds_the_numbers(results: Pat
     assert relu["clean_acc"]["mean"] == pytest.approx(0.905)
     fgsm = relu["attacks"][0]
     assert (fgsm["setting"], fgsm["attack"], fgsm["threat_model"], fgsm["eps"]) == ("fgsm_0.3", "fgsm", "Linf", 0.3)
-    assert fgsm["accuracy"]["per_seed"] == {"0": 0.8, "1": 0.9} and fgsm["n_samples"] == {"0": 10, "1": 10}
-    assert relu["attacks_used"] == ["bim", "fgsm", "uniform_noise"] and relu["n_evaluated_samples"] == 10
+    assert fgsm["accuracy"]["per_seed"] == {"0": 0.8, "1": 0.9} and fgsm["n_samples"] == {"0": 40, "1": 40}
+    assert relu["attacks_used"] == ["bim", "fgsm", "uniform_noise"] and relu["n_evaluated_samples"] == 40
     (robust,) = relu["robust_acc"]  # the noise baseline is no attack: one entry, L∞ 0.3
-    assert (robust["threat_model"], robust["eps"], robust["method"]) == ("Linf", 0.3, WORST_CASE)
-    # per sample: survived FGSM and BIM; seed 0: 5 of 10 (below either attack alone), seed 1: 8 of 10
+    # FGSM and the paper's 5-step BIM are known weak: the per-sample minimum is not called a worst case
+    assert (robust["threat_model"], robust["eps"], robust["method"]) == ("Linf", 0.3, "weak_attacks_only")
+    assert robust["n_samples"] == {"0": 40, "1": 40} and robust["incomplete_seeds"] == []
+    assert robust["interval"]["0"] == pytest.approx([0.338, 0.662], abs=1e-3)  # Clopper–Pearson 20/40
+    assert fgsm["interval"]["1"][0] < 0.9 < fgsm["interval"]["1"][1]
+    # per sample: survived FGSM and BIM; seed 0: 5 of 10 (below either attack alone), seed 1: 8 of 10 (× REPEAT)
     assert robust["accuracy"]["per_seed"] == {"0": 0.5, "1": 0.8}
     assert sorted(robust["attacks"]) == ["bim_0.3", "fgsm_0.3"]
-    assert relu["runs"][0]["config_hash"] == "relu-hash" and relu["runs"][0]["weights_sha256"] == "relu-0"
+    reference = json.loads((paths.model_dir(results, "digits", "relu", 0) / "config.json").read_text())
+    assert relu["runs"][0]["config_hash"] == reference["provenance"]["config_hash"]
+    assert relu["runs"][0]["weights_sha256"] == reference["weights_sha256"]  # the weights the results were made on
+    assert relu["runs"][0]["git_commit"] == "abc"
 
 
 def test_masking_verdicts_and_missing_runs(results: Path) -> None:
     summary = summarize(CONFIG, "demo", results)
     relu, relog = summary["models"]
-    assert relog["masking"]["verdict"] == "suspect" and "one_step_beats_iterative" in relog["masking"]["flags"]
-    assert relog["masking"]["per_seed"]["1"] == "not evaluated"  # seed 1 was never run
-    assert relu["masking"]["verdict"] != "suspect" and relu["masking"]["flags"] == []
+    assert relog["masking"]["verdict"] == MASKING_SUSPECTED and "one_step_beats_iterative" in relog["masking"]["flags"]
+    assert relog["masking"]["per_seed"]["1"] == INCOMPLETE  # seed 1 was never run
+    assert "one_step_beats_iterative" not in relu["masking"]["flags"]  # FGSM above BIM for relu: no such flag
     assert str(paths.model_dir(results, "digits", "relog", 1) / paths.METRICS_FILE) in summary["missing"]
     assert relog["clean_acc"]["std"] is None and list(relog["clean_acc"]["per_seed"]) == ["0"]
 
@@ -94,7 +98,7 @@ def test_without_a_worst_case_the_lowest_attack_stands_in(tmp_path: Path) -> Non
     jsonschema.validate(summary, SCHEMA)
     (robust,) = summary["models"][0]["robust_acc"]
     assert robust["method"] == MIN_OVER_ATTACKS and robust["accuracy"]["per_seed"] == {"0": 0.6}  # BIM's
-    assert summary["models"][0]["masking"]["verdict"] == "not evaluated"
+    assert summary["models"][0]["masking"]["verdict"] == INCOMPLETE
 
 
 def test_a_summary_breaking_the_schema_is_caught(results: Path) -> None:
@@ -116,3 +120,27 @@ def test_aggregate_writes_the_summary_beside_the_tables_without_torch(results: P
             "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_worst_case_needs_a_sound_attack_on_every_seed_and_marks_a_seed_lacking_one(tmp_path: Path) -> None:
+    config = {**CONFIG, "attacks": {**CONFIG["attacks"], "pgd_0.3": {"attack": "pgd", "preset": "strong", "eps": 0.3}},
+              "ablations": {"demo": {"models": [{"name": "relu", "label": "Baseline"}]}}}
+    root = tmp_path / "results"
+    for seed, with_pgd in ((0, True), (1, False)):
+        reference = fake_model_dir(root, "relu", seed)
+        settings = {"fgsm_0.3": [1] * 30 + [0] * 10, "bim_0.3": [1] * 25 + [0] * 15}
+        settings |= {"pgd_0.3": [1] * 20 + [0] * 20} if with_pgd else {}
+        files = [fake_setting_result(root, reference, setting, config["attacks"][setting], correct)
+                 for setting, correct in settings.items()]
+        write_checks(files, paths.checks_json(root, "digits", "relu", seed))
+    (robust,) = summarize(config, "demo", root)["models"][0]["robust_acc"]
+    assert robust["incomplete_seeds"] == [1] and robust["method"] == "weak_attacks_only"  # seed 1 lacks PGD
+    assert robust["accuracy"]["per_seed"] == {"0": 0.5, "1": 0.625}
+    reference = fake_model_dir(root, "relu", 1)
+    files = [fake_setting_result(root, reference, setting, config["attacks"][setting], [1] * 20 + [0] * 20)
+             for setting in ("fgsm_0.3", "bim_0.3", "pgd_0.3")]
+    write_checks(files, paths.checks_json(root, "digits", "relu", 1))
+    summary = summarize(config, "demo", root)
+    jsonschema.validate(summary, SCHEMA)
+    (robust,) = summary["models"][0]["robust_acc"]
+    assert robust["incomplete_seeds"] == [] and robust["method"] == WORST_CASE

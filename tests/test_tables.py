@@ -1,7 +1,7 @@
 """Ablation tables from hand-made result files: layout, statistics, worst case, verdicts, markers, refusals."""
 
 import json
-import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from result_fixtures import fake_result
+from result_fixtures import fake_model_dir, fake_noise, fake_result, fake_setting_result
 
 from newlogic.errors import UserError
 from newlogic.report import checks
 from newlogic.report.checks import CHECKS
-from newlogic.report.stats import mcnemar_exact_p, welch_p
+from newlogic.report.samples import load_result
 from newlogic.report.tables import aggregate
+from newlogic.report.verdicts import INCOMPLETE, MASKING_SUSPECTED, NO_MASKING_FOUND, verdict_text
+from newlogic.stats import mcnemar_exact_p, welch_p
 from newlogic.store import paths
 
 BATCH = 10
@@ -41,21 +43,34 @@ def per_sample(batches: list[float]) -> list[int]:
     return [int(k < round(acc * BATCH)) for acc in batches for k in range(BATCH)]
 
 
+def checks_report(reference: dict, flags: list[dict], verdict: str, results: list[Path]) -> dict:
+    """A ``checks.json`` of ``results`` (its worst case and cell words) whose check statuses give ``verdict``:
+    the flagged checks, the others passed."""
+    flagged = {flag["check"] for flag in flags}
+    statuses = [{"check": name, "status": "flagged" if name in flagged else "passed", "reason": None}
+                for name in CHECKS]
+    assert checks.verdict(statuses, flags)[0] == verdict
+    report = checks.run_checks([load_result(path) for path in results])
+    return {**report, "model_ref": reference, "flags": flags, "checks": statuses, "verdict": verdict}
+
+
 def write_run(results: Path, model: str, seed: int, clean: float, adv: dict[str, list[float]],
-              flags: list[dict] | None = None, subset: bool = False, verdict: str = "robust",
-              metric_flags: list[str] | None = None, clean_batches: list[float] | None = None) -> None:
-    model_dir = paths.model_dir(results, "digits", model, seed)
-    write_json(model_dir / "metrics.json", {"final": {"test_accuracy": clean}, "flags": metric_flags or []})
-    write_json(model_dir / "config.json", {"provenance": {"config_hash": model}})
+              flags: list[dict] | None = None, subset: bool = False, verdict: str = NO_MASKING_FOUND,
+              metric_flags: list[str] | None = None, clean_batches: list[float] | None = None,
+              config: dict | None = None) -> dict:
+    """One run's verified files: model directory, a result per setting of ``adv``, checks.json, noise.json."""
+    reference = fake_model_dir(results, model, seed, test_accuracy=clean, flags=metric_flags)
+    attacks = (config or CONFIG)["attacks"]
+    written = []
     for setting, batches in adv.items():
-        attack = {"zeta": "fgsm", "alpha": "bim"}[setting.split("_")[0]]
         clean_correct = per_sample(clean_batches) if clean_batches else None
-        fake_result(paths.result_json(results, "digits", model, seed, setting), per_sample(batches), attack=attack,
-                    eps=0.3, model=model, seed=seed, subset=subset, clean=clean_correct, batch_size=BATCH)
+        written.append(fake_setting_result(
+            results, reference, setting, attacks[setting], per_sample(batches), subset=subset, clean=clean_correct,
+            batch_size=BATCH, test_size=10 * BATCH * len(batches) if subset else BATCH * len(batches)))
     write_json(paths.checks_json(results, "digits", model, seed),
-               {"schema_version": checks.SCHEMA_VERSION, "flags": flags or [], "verdict": verdict})
-    write_json(paths.noise_json(results, "digits", model, seed),
-               {"inputs": {"uniform_noise": {"rejection_rate": 0.5}, "scrambled": {"rejection_rate": 0.25}}})
+               checks_report(reference, flags or [], verdict, written))
+    fake_noise(results, reference)
+    return reference
 
 
 @pytest.fixture
@@ -63,9 +78,10 @@ def results(tmp_path: Path) -> Path:
     root = tmp_path / "results"
     for seed, clean in ((0, 0.90), (1, 0.94)):
         write_run(root, "relu", seed, clean, {"zeta_0.3": [0.1, 0.1, 0.2, 0.2], "alpha_0.3": [0.0, 0.0, 0.0, 0.0]})
-    flag = {"check": "one_step_above_iterative", "marker": "‡", "message": "m", "settings": ["zeta_0.3", "alpha_0.3"]}
+    flag = {"check": "one_step_above_iterative", "marker": "‡", "message": "m", "settings": ["alpha_0.3", "zeta_0.3"],
+            "suspect": "zeta_0.3", "severity": MASKING_SUSPECTED}
     write_run(root, "relog", 0, 0.92, {"zeta_0.3": [0.8, 0.9, 0.8, 0.9], "alpha_0.3": [0.0, 0.0, 0.0, 0.1]},
-              flags=[flag], subset=True, verdict="suspect", metric_flags=["relog_ramp_unfinished"])
+              flags=[flag], subset=True, verdict=MASKING_SUSPECTED, metric_flags=["relog_ramp_unfinished"])
     return root
 
 
@@ -87,17 +103,25 @@ def test_rows_columns_and_numbers(results: Path, tmp_path: Path, capsys: pytest.
     assert table.loc[0, "zeta_0.3"] == pytest.approx(15.0)
     assert table.loc[1, "zeta_0.3_runs"] == 1  # seed 1 of relog is missing
     assert table.loc[1, "worst_linf_0.3"] == pytest.approx(2.5)  # per sample: right under FGSM and BIM
-    assert list(table["verdict"]) == ["robust", "suspect"]
+    # relog: seed 0 suspect, seed 1 missing (newlogic.report.verdicts.combined_verdict)
+    assert list(table["verdict"]) == [verdict_text(NO_MASKING_FOUND, len(CHECKS)), INCOMPLETE]
     assert list(table["ramp_unfinished"]) == [False, True]
 
     markdown = (tmp_path / "tables/demo.md").read_text()
-    assert "| Model | Clean | Worst-case L∞ ε=0.3 | FGSM ε=0.3 | alpha_0.3 | Noise rejected |" in markdown
+    # the worst-case column's header names its kind (newlogic.report.worst_case.CASE_HEADERS)
+    assert re.search(r"\| Model \| Clean \| [^|]+ L∞ ε=0\.3 \| FGSM ε=0\.3 \| alpha_0\.3 \| Noise rejected \|",
+                     markdown)
     relog = row_of(markdown, "+ ReLog")
     assert relog[0] == "+ ReLog△"  # the ramp had not finished
-    assert relog[3] == "85.00*⊂‡"  # McNemar (one seed) against the row above, subset, masking flag
-    assert "—" not in relog  # one of two seeds present: a mean of one run, not missing
+    # one seed: not tested (Welch needs 3 per cell, never a switch to McNemar); subset; a seed lacks it; the checks
+    # call the FGSM cell masking suspected (only 5-step BIM ran beside it) and flag it
+    assert relog[3] == "85.00?⊂⊖!‡"
+    assert relog[2] == "2.50?⊂⊖"  # the worst case, from checks.json
+    assert "—" not in relog  # one of two seeds present: a mean of one run, marked, not missing
     assert CHECKS["one_step_above_iterative"].description in markdown
-    assert "McNemar's exact test" in markdown and "△ the ReLog or curvature ramp" in markdown
+    assert "Welch's t-test on per-seed accuracies (both cells ≥ 3 seeds)" in markdown and "Holm" in markdown
+    assert "△ the ReLog or curvature ramp" in markdown and "? not tested" in markdown
+    assert "robust" not in markdown.replace("robustness figure", "")
 
     latex = (tmp_path / "tables/demo.tex").read_text()
     assert r"\textbf{85.00}" in latex and r"\toprule" in latex and r"\bottomrule" in latex
@@ -110,23 +134,24 @@ def test_rows_columns_and_numbers(results: Path, tmp_path: Path, capsys: pytest.
 def test_the_verdict_combines_the_seeds(results: Path, tmp_path: Path) -> None:
     write_run(results, "relog", 1, 0.92, {"zeta_0.3": [0.8, 0.9, 0.8, 0.9], "alpha_0.3": [0.0] * 4})
     aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
-    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == "suspect"  # seed 0 is suspect
+    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == MASKING_SUSPECTED  # seed 0 is suspect
     write_run(results, "relog", 0, 0.92, {"zeta_0.3": [0.8, 0.9, 0.8, 0.9], "alpha_0.3": [0.0] * 4})
     aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
-    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == "robust"
+    no_masking = verdict_text(NO_MASKING_FOUND, len(CHECKS))
+    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == no_masking
     paths.checks_json(results, "digits", "relog", 0).unlink()
     aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
-    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == "not evaluated"
+    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == INCOMPLETE
 
 
 def test_seeds_use_welch_per_seed_and_the_paper_option_welch_per_batch(tmp_path: Path) -> None:
-    # per-seed accuracies 0.50, 0.60 against 0.55, 0.65: no difference between seeds; 20 constant batches each
-    # pooled: a "significant" difference only when every batch counts as independent (the paper's test)
+    # per-seed accuracies 0.50, 0.60, 0.55 against 0.55, 0.65, 0.60: no difference between seeds; 30 constant
+    # batches each pooled: a "significant" difference only when every batch counts as independent (the paper's test)
     root = tmp_path / "results"
-    for model, accuracies in (("relu", (0.5, 0.6)), ("relog", (0.55, 0.65))):
+    for model, accuracies in (("relu", (0.5, 0.6, 0.55)), ("relog", (0.55, 0.65, 0.6))):
         for seed, accuracy in enumerate(accuracies):
             write_run(root, model, seed, accuracy, {"zeta_0.3": [accuracy] * 10})
-    config = {**CONFIG, "attacks": {"zeta_0.3": CONFIG["attacks"]["zeta_0.3"]}}
+    config = {**CONFIG, "seeds": [0, 1, 2], "attacks": {"zeta_0.3": CONFIG["attacks"]["zeta_0.3"]}}
     for stats, starred in (("seeds", False), ("paper", True)):
         aggregate(json.dumps({**config, "stats": stats}), "demo", results_dir=root, out_dir=tmp_path / stats)
         frame = pd.read_csv(tmp_path / stats / "demo.csv")
@@ -137,40 +162,65 @@ def test_seeds_use_welch_per_seed_and_the_paper_option_welch_per_batch(tmp_path:
         aggregate(json.dumps({**config, "stats": "batches"}), "demo", results_dir=root, out_dir=tmp_path / "x")
 
 
-def test_the_clean_column_is_tested_too(tmp_path: Path) -> None:
-    root = tmp_path / "results"
-    write_run(root, "relu", 0, 0.5, {"zeta_0.3": [0.1] * 4}, clean_batches=[0.5] * 4)
-    write_run(root, "relog", 0, 0.95, {"zeta_0.3": [0.1] * 4}, clean_batches=[1.0, 0.9, 1.0, 0.9])
-    config = {**CONFIG, "seeds": [0], "attacks": {"zeta_0.3": CONFIG["attacks"]["zeta_0.3"]}}
-    aggregate(json.dumps(config), "demo", results_dir=root, out_dir=tmp_path / "tables")
-    frame = pd.read_csv(tmp_path / "tables/demo.csv")
-    assert bool(frame.loc[1, "clean_significant"]) is True  # McNemar on the clean per-sample correctness
-    assert bool(frame.loc[1, "zeta_0.3_significant"]) is False  # the same images right: b = c = 0
+def test_the_clean_column_is_tested_on_the_samples_its_cell_shows(tmp_path: Path) -> None:
+    config = {**CONFIG, "seeds": [0], "stats": "paper", "attacks": {"zeta_0.3": CONFIG["attacks"]["zeta_0.3"]}}
+    for subset, tested in ((False, True), (True, False)):
+        root = tmp_path / f"results-{subset}"
+        write_run(root, "relu", 0, 0.5, {"zeta_0.3": [0.1] * 4}, clean_batches=[0.5] * 4, subset=subset)
+        write_run(root, "relog", 0, 0.95, {"zeta_0.3": [0.1] * 4}, clean_batches=[1.0, 0.9, 1.0, 0.9], subset=subset)
+        aggregate(json.dumps(config), "demo", results_dir=root, out_dir=tmp_path / "tables")
+        frame = pd.read_csv(tmp_path / "tables/demo.csv")
+        # per-batch clean accuracies only from a result on the whole test set (the cell's samples); else not tested
+        assert bool(frame.loc[1, "clean_significant"]) is tested
+        assert bool(frame.loc[1, "zeta_0.3_significant"]) is False  # equal constant batches: no test
+        clean = row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[1]
+        assert clean == ("95.00*" if tested else "95.00?")
 
 
-def test_refused_results_are_listed_as_missing_never_as_numbers(results: Path, tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    relu0 = paths.result_json(results, "digits", "relu", 0, "zeta_0.3")
-    incomplete = json.loads(relu0.read_text()) | {"complete": False}
-    relu0.write_text(json.dumps(incomplete))
-    relu1 = paths.result_json(results, "digits", "relu", 1, "zeta_0.3")
-    relu1.write_text(relu1.read_text().replace('"adv_accuracy": 0.15', '"adv_accuracy": NaN'))
-    alien = paths.result_json(results, "digits", "relu", 0, "alpha_0.3")
-    fake_result(alien, [0] * 40, attack="bim", eps=0.3, model="relog", seed=0)  # another model's result at its path
-    relog = paths.result_json(results, "digits", "relog", 0, "zeta_0.3")
-    np.savez(relog.with_suffix(".npz"), index=np.arange(40))  # the .npz of another request
-    write_json(paths.model_dir(results, "digits", "relog", 0) / "metrics.json", {"final": {"test_accuracy": math.nan}})
-    aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
-    markdown = (tmp_path / "tables/demo.md").read_text()
-    assert "Worst-case" not in markdown  # no run has every attack of the table
-    assert row_of(markdown, "Baseline")[2:4] == ["—", "0.00"]  # FGSM refused twice; BIM: seed 1 only
-    assert row_of(markdown, "+ ReLog")[1:3] == ["—", "—"]  # NaN clean accuracy, mismatched .npz
-    err = capsys.readouterr().err
-    assert "relu/seed0/zeta_0.3.json (result" in err and "is incomplete" in err
-    assert "adv_accuracy nan is not a finite accuracy" in err
-    assert "belongs to another model: model_ref name 'relog', expected 'relu'" in err
-    assert "zeta_0.3.npz does not match its JSON" in err and "test_accuracy nan is not a finite accuracy" in err
-    assert "nan" not in markdown.lower()
+def _incomplete(results: Path) -> Path:
+    path = paths.result_json(results, "digits", "relu", 0, "zeta_0.3")
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"complete": False}))
+    return path
+
+
+def _nan_accuracy(results: Path) -> Path:
+    path = paths.result_json(results, "digits", "relu", 1, "zeta_0.3")
+    path.write_text(path.read_text().replace('"adv_accuracy": 0.15', '"adv_accuracy": NaN'))
+    return path
+
+
+def _alien(results: Path) -> Path:
+    path = paths.result_json(results, "digits", "relu", 0, "alpha_0.3")
+    fake_result(path, [0] * 40, attack="bim", eps=0.3, model="relog", seed=0)  # another model's result at its path
+    return path
+
+
+def _foreign_npz(results: Path) -> Path:
+    path = paths.result_json(results, "digits", "relog", 0, "zeta_0.3")
+    np.savez(path.with_suffix(".npz"), index=np.arange(40))  # the .npz of another request
+    return path
+
+
+def _nan_clean(results: Path) -> Path:
+    path = paths.model_dir(results, "digits", "relog", 0) / "metrics.json"
+    path.write_text(path.read_text().replace('"test_accuracy": 0.92', '"test_accuracy": NaN'))
+    return path
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (_incomplete, "is incomplete"),
+    (_nan_accuracy, "adv_accuracy nan is not a finite accuracy"),
+    (_alien, "model_ref name 'relog' is not the model directory's 'relu'"),
+    (_foreign_npz, "zeta_0.3.npz does not match its JSON"),
+    (_nan_clean, "final.test_accuracy nan is not a fraction"),
+])
+def test_a_refused_file_stops_the_table_with_one_line_naming_it(damage, message: str, results: Path,
+                                                                 tmp_path: Path) -> None:
+    damaged = damage(results)
+    with pytest.raises(UserError, match=message) as error:
+        aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
+    assert str(damaged) in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "tables").exists()  # never a table with the file left out
 
 
 def test_a_model_without_any_result_is_shown_as_missing(results: Path, tmp_path: Path,
@@ -179,7 +229,7 @@ def test_a_model_without_any_result_is_shown_as_missing(results: Path, tmp_path:
     aggregate(json.dumps(config), "demo", results_dir=results, out_dir=tmp_path / "tables")
     markdown = (tmp_path / "tables/demo.md").read_text()
     row = row_of(markdown, "relog-maxout_4")
-    assert row.count("—") == 6 and row[-1] == "not evaluated"  # clean, worst case, 2 settings, 2 noise columns
+    assert row.count("—") == 6 and row[-1] == INCOMPLETE  # clean, worst case, 2 settings, 2 noise columns
     assert "relog-maxout_4/seed0/zeta_0.3.json" in capsys.readouterr().err
 
 

@@ -9,9 +9,9 @@ import torch
 from newlogic.attacks import CATALOG, resolve_setting
 from newlogic.data import Split, load_dataset
 from newlogic.evaluation.batches import evaluate_attack
+from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.evaluation.shuffled import ShuffledTest
 from newlogic.evaluation.target import AttackSideEffect, attack_target
-from newlogic.store.model_dir import load_trained_model
 
 IMAGES = 6
 

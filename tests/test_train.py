@@ -12,9 +12,9 @@ from fake_datasets import write_fake_cifar10
 
 from newlogic.data import Split, load_dataset
 from newlogic.errors import UserError
+from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.nn.models import ramp_state
 from newlogic.spec import parse_model_name
-from newlogic.store.model_dir import load_trained_model
 from newlogic.training.loop import Run, evaluate_split, prepare_run, train_step, zero_sums
 from newlogic.training.options import TrainOptions, resolve_options
 from newlogic.training.recipes import RECIPES, recipe

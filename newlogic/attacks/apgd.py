@@ -46,13 +46,13 @@ def _l2(v: torch.Tensor) -> torch.Tensor:
     return v.square().sum(dim=_dims(v), keepdim=True).sqrt()
 
 
-def _linf_start(x: torch.Tensor, eps: float) -> torch.Tensor:
-    t = 2 * torch.rand(x.shape, device=x.device) - 1
+def _linf_start(x: torch.Tensor, eps: float, generator: torch.Generator) -> torch.Tensor:
+    t = 2 * torch.rand(x.shape, generator=generator, device=x.device) - 1
     return x + eps * t / t.flatten(1).abs().amax(dim=1).view(-1, *[1] * (x.dim() - 1))
 
 
-def _l2_start(x: torch.Tensor, eps: float) -> torch.Tensor:
-    t = torch.randn(x.shape, device=x.device)
+def _l2_start(x: torch.Tensor, eps: float, generator: torch.Generator) -> torch.Tensor:
+    t = torch.randn(x.shape, generator=generator, device=x.device)
     return x + eps * t / (_l2(t) + L2_FLOOR)
 
 
@@ -102,12 +102,13 @@ def _loss_and_grad(model: nn.Module, x_adv: torch.Tensor, rows: torch.Tensor, y:
 
 
 def apgd_run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss, *, norm: str, eps: float,
-             steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """One APGD run (torchattacks's ``attack_single_run``) → (still classified right, adversarial examples)."""
+             steps: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One APGD run (torchattacks's ``attack_single_run``) → (still classified right, adversarial examples);
+    its random start drawn from ``generator``."""
     start, step = NORMS[norm]
     steps_2, steps_min, size_decr = max(int(0.22 * steps), 1), max(int(0.06 * steps), 1), max(int(0.03 * steps), 1)
     every = torch.arange(len(x), device=x.device)
-    x_adv = start(x, eps).clamp(0.0, 1.0)
+    x_adv = start(x, eps, generator).clamp(0.0, 1.0)
     x_best, x_best_adv = x_adv.clone(), x_adv.clone()
     robust, loss_best, grad = _loss_and_grad(model, x_adv, every, y, loss)
     grad_best = grad.clone()
@@ -145,12 +146,17 @@ def apgd_run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss, *, 
 def apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str, norm: str, eps: float, steps: int,
          restarts: int, seed: int, num_classes: int) -> torch.Tensor:
     """torchattacks's ``APGD(loss="ce")`` or ``APGDT`` ``perturb``: restarts (APGD-T: for each target class, the
-    k-th most likely clean class, k = 2 … ``num_classes``) on the samples still classified right."""
+    k-th most likely clean class, k = 2 … ``num_classes``) on the samples still classified right.
+
+    The random starts come from a generator seeded with ``seed`` (the batch's: every batch gets its own starts,
+    the same ones for the same seed; the global RNG is left alone). On a CPU its numbers are those of
+    torchattacks's ``torch.manual_seed(seed)``.
+    """
     with torch.no_grad():
         clean = model(x)
     robust = clean.argmax(dim=1) == y
     adv = x.clone()
-    torch.manual_seed(seed)
+    generator = torch.Generator(device=x.device).manual_seed(seed)
     targets = [None] if loss == CE else [clean.sort(dim=1).indices[:, -k] for k in range(2, num_classes + 1)]
     for target in targets:
         for _ in range(restarts):
@@ -159,7 +165,8 @@ def apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str, norm:
                 return adv
             x_run, y_run = x[rows], y[rows]
             run_loss = _cross_entropy(y_run) if target is None else _towards(y_run, target[rows])
-            still, found = apgd_run(model, x_run, y_run, run_loss, norm=norm, eps=eps, steps=steps)
+            still, found = apgd_run(model, x_run, y_run, run_loss, norm=norm, eps=eps, steps=steps,
+                                  generator=generator)
             robust[rows] = still
             adv[rows[~still]] = found[~still]
     return adv

@@ -177,7 +177,7 @@ ENTRIES = (
                 "BIM: nb_iter projected L∞ steps of eps_iter (paper: cleverhans CE; strong: per-sample loss)",
                 choices={"loss": LOSSES}, unbounded=linf_unbounded, budget=lambda p: p["nb_iter"]),
     AttackEntry("pgd", _ATTACKS + "pgd", "pgd", "iterative", "linf",
-                {"strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP, "restarts": 3, "loss": "dlr"}},
+                {"strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP, "restarts": 3, "loss": "margin"}},
                 "PGD: BIM from random starts, restarts on the samples not yet fooled", choices={"loss": LOSSES},
                 unbounded=linf_unbounded, budget=lambda p: p["nb_iter"] * p["restarts"]),
     AttackEntry("adaptive", _ATTACKS + "adaptive", "adaptive", "adaptive", lambda p: p["norm"],

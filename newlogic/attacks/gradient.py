@@ -1,18 +1,25 @@
-"""Gradient attacks through cleverhans 4 (SPEC §5): FGM in L∞ and L2, BIM, PGD with restarts.
+"""Gradient attacks (SPEC §5): FGM in L∞ and L2, BIM, PGD; the preset chooses the implementation.
 
-All use the cross-entropy of the attacked target's outputs against the true labels and clip to
-[0, 1]: FGM ``x' = clip(x + ε·g/‖g‖_*)``, with ``g = ∇_x CE`` and the dual-norm step ``sign(g)``
-for L∞ and ``g/‖g‖₂`` for L2 (Goodfellow et al. 2015); BIM repeats an L∞ step of ``eps_iter``
-``nb_iter`` times, projecting onto the ε-ball (Kurakin et al. 2016); PGD starts BIM at a uniform
-random point of the ball and keeps, per sample, the first of ``restarts`` runs that fools the model
-(Madry et al. 2018).
+``paper``: cleverhans 4, the journal's 2019 code, artefacts included. It uses the cross-entropy of
+the attacked target's outputs averaged over the batch and clips to [0, 1]: FGM
+``x' = clip(x + ε·g/‖g‖_*)``, with ``g = ∇_x CE`` and the dual-norm step ``sign(g)`` for L∞ and
+``g/√max(‖g‖₂², 1e−12)`` for L2 (Goodfellow et al. 2015); BIM repeats an L∞ step of ``eps_iter``
+``nb_iter`` times, projecting onto the ε-ball (Kurakin et al. 2016). The averaging divides each
+gradient by the batch size, and a saturated softmax drops the true class's term, so these columns
+depend on the scale of the scores (issue 21: FGM-L2's median step falls from 1.9 to 0 as the
+scores of a ReLU model are multiplied by 20).
+``strong``: the project's (``newlogic.attacks.fgm``, ``newlogic.attacks.pgd``), with a per-sample
+``loss`` (margin or DLR by default) and exact ε steps: independent of the scale of the scores.
+PGD (``newlogic.attacks.pgd``) has the strong preset only.
 """
 
 import numpy as np
 import torch
 from torch import nn
 
-from newlogic.attacks.base import AttackFn, first_success
+from newlogic.attacks import fgm as project_fgm
+from newlogic.attacks import pgd as project_pgd
+from newlogic.attacks.base import AttackFn
 from newlogic.attacks.catalog import CLIP_MAX, CLIP_MIN
 from newlogic.attacks.context import AttackContext
 from newlogic.attacks.resolve import ResolvedAttack
@@ -43,24 +50,23 @@ def pgd_linf(target: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float,
     ).detach()
 
 
-def bim(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
-        _context: AttackContext) -> torch.Tensor:
+def cleverhans_bim(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
+                   _context: AttackContext) -> torch.Tensor:
     """BIM: ``nb_iter`` L∞ steps of ``eps_iter`` from x, projected onto the ε-ball and [0, 1]."""
     p = attack.params
     return pgd_linf(target, x, y, eps=p["eps"], eps_iter=p["eps_iter"], nb_iter=p["nb_iter"], rand_init=False)
 
 
-def pgd(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
-        _context: AttackContext) -> torch.Tensor:
-    """PGD: BIM from a uniform random start in the ε-ball, ``restarts`` times on the samples still classified right."""
-    p = attack.params
+def by_preset(implementations: dict[str, AttackFn]) -> AttackFn:
+    """The attack that runs ``implementations[preset]`` of each setting."""
 
-    def restart(x_left: torch.Tensor, y_left: torch.Tensor) -> torch.Tensor:
-        return pgd_linf(target, x_left, y_left, eps=p["eps"], eps_iter=p["eps_iter"], nb_iter=p["nb_iter"],
-                        rand_init=True)
+    def run(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
+            context: AttackContext) -> torch.Tensor:
+        return implementations[attack.preset](target, x, y, attack, context)
 
-    return first_success(target, x, y, [restart] * p["restarts"])
+    return run
 
 
-fgsm = fgm(np.inf)
-fgm_l2 = fgm(2)
+fgsm = by_preset({"paper": fgm(np.inf), "strong": project_fgm.fgsm})
+fgm_l2 = by_preset({"paper": fgm(2), "strong": project_fgm.fgm_l2})
+bim = by_preset({"paper": cleverhans_bim, "strong": project_pgd.bim})

@@ -45,7 +45,8 @@ COUNT_PARAMETERS = ("nb_iter", "restarts", "binary_search_steps", "max_iteration
                     "num_images", "apgd_steps", "fab_steps", "square_queries")
 PARAMETER_RANGES: dict[str, Range] = {
     **dict.fromkeys(COUNT_PARAMETERS, AT_LEAST_ONE),
-    **dict.fromkeys(("eps_iter", "lr", "learning_rate", "delta", "initial_const", "normalized_clip"), POSITIVE),
+    **dict.fromkeys(("eps_iter", "lr", "learning_rate", "delta", "initial_const", "normalized_clip", "temperature",
+                     "final_temperature"), POSITIVE),
     "confidence": NON_NEGATIVE,
     **dict.fromkeys(("theta", "gamma"), Range(0, 1, low_open=True)),
 }

@@ -5,8 +5,8 @@ Hein 2020). So every shipped config runs, on every model of every ablation and a
 table column of that ablation is bounded by (pixel threat model, not unbounded), the members of
 ``SUITE``: AutoAttack's gradient and gradient-free parts (APGD-CE, APGD-T with the targeted DLR
 loss, Square; L2: APGD-CE, APGD-T) and the adaptive attack through the logic layers' smooth
-surrogate (``adaptive``), each once as configured and once with twice its budget (twice the
-restarts, so twice steps × restarts: the convergence check). The settings are added to the
+surrogate (``adaptive``), each as configured and, at each norm's largest ε, once more with twice
+its budget (twice the restarts, so twice steps × restarts: the convergence check). The settings are added to the
 config before anything reads it (``expand_strong_suite``), with ids ``suite_<member>_<norm>_<ε>``
 and ``…_x2``, and to each ablation's ``suite`` list: evaluated and part of every worst case,
 never a table column.
@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from newlogic.attacks.catalog import PIXELS, attack_entry
+from newlogic.attacks.request import attack_request
 from newlogic.attacks.resolve import resolve_setting
 from newlogic.errors import UserError
-from newlogic.evaluation.settings import attack_request
 
 SUITE_PREFIX = "suite_"
 DOUBLED = "_x2"
@@ -77,9 +77,12 @@ def table_eps(settings: Mapping[str, Mapping[str, Any]], dataset: str) -> list[t
 
 
 def suite_settings(pairs: list[tuple[str, float]], profile: str, limit: int) -> dict[str, dict[str, Any]]:
-    """The suite's settings (id → setting) at each (norm, ε) of ``pairs``, with their doubled-budget twins."""
+    """The suite's settings (id → setting) at each (norm, ε) of ``pairs``; at each norm's largest ε, each member
+    has a twin with twice its budget (the convergence check needs one ε per threat, and the largest ε is where an
+    unconverged attack leaves the most accuracy on the table)."""
     if profile not in PROFILES:
         raise UserError(f"strong_suite.profile {profile!r} is not valid; valid: {', '.join(PROFILES)}")
+    largest = {norm: max(eps for n, eps in pairs if n == norm) for norm, _ in pairs}
     settings = {}
     for norm, eps in pairs:
         for member, template in PROFILES[profile].items():
@@ -89,8 +92,9 @@ def suite_settings(pairs: list[tuple[str, float]], profile: str, limit: int) -> 
             base = f"{SUITE_PREFIX}{member}_{norm}_{eps:g}"
             label = f"{member} {norm} ε={eps:g}"
             settings[base] = {**_member_setting(template, norm, eps, limit), "label": f"Suite: {label}"}
-            settings[base + DOUBLED] = {**_member_setting(_budgeted(template, 2), norm, eps, limit),
-                                        "label": f"Suite: {label} (2× budget)"}
+            if eps == largest[norm]:
+                settings[base + DOUBLED] = {**_member_setting(_budgeted(template, 2), norm, eps, limit),
+                                            "label": f"Suite: {label} (2× budget)"}
     return settings
 
 

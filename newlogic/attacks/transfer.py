@@ -27,6 +27,8 @@ def transfer(_target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Resol
     """
     if context.surrogate is None:
         raise UserError("attack transfer needs a surrogate model directory (--surrogate-dir)")
+    if attack.base is None:
+        raise ValueError(f"transfer setting {attack.name} has no base attack (resolve_setting sets one)")
     surrogate = context.surrogate
     return run_attack(attack.base, surrogate.target, x, y,
                       replace(context, probabilities=surrogate.probabilities, surrogate=None))

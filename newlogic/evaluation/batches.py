@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,13 +26,13 @@ from newlogic.attacks.base import run_attack, summarize_records
 from newlogic.attacks.catalog import WHITE_BOX_KINDS
 from newlogic.attacks.context import AttackContext, Surrogate
 from newlogic.errors import UserError
+from newlogic.evaluation.model_loading import TrainedModel
 from newlogic.evaluation.partial import PartialResult, batch_seed
 from newlogic.evaluation.shuffled import ShuffledTest
 from newlogic.evaluation.statistics import summarize
 from newlogic.evaluation.target import ModelGuard, attack_target
 from newlogic.nn.outputs import OUTPUTS
 from newlogic.progress_log import progress_bar
-from newlogic.store.model_dir import TrainedModel
 
 BOUND_TOLERANCE = 1e-6
 L0_THRESHOLD = 1 / 512  # a pixel counts as changed above half a grey level [project]
@@ -167,10 +168,11 @@ def evaluate_attack(
     """Attack the first ``count`` images of ``test`` (the seed-shuffled split) → (summary fields, per-sample arrays).
 
     ``test.model`` maps pixels to scores, ``test.output`` is ``softmax`` or ``sigmoid``; before
-    each batch the global RNG (random starts, SPSA directions, JSMA targets) is seeded with
-    ``batch_seed(seed, start)``, ``start`` the batch's first position, so that a run resumed
-    from ``partial`` equals an uninterrupted one. ``batch_size`` is the batch size asked for
-    (already resolved: ``--batch-size``, else the setting's ``batch_size``).
+    each batch the global RNG (random starts, SPSA directions, JSMA targets) is seeded with, and the
+    context's ``seed`` (the attacks' own generators: PGD, APGD, Square, FAB) set to,
+    ``batch_seed(seed, start)``, ``start`` the batch's first position, so that every batch has its own
+    random numbers and a run resumed from ``partial`` equals an uninterrupted one. ``batch_size``
+    is the batch size asked for (already resolved: ``--batch-size``, else the setting's ``batch_size``).
     """
     model, output = test.model.requires_grad_(False), test.output
     params = attack.params
@@ -187,7 +189,7 @@ def evaluate_attack(
 
     def attack_one(start: int, stop: int) -> dict[str, Any]:
         torch.manual_seed(batch_seed(seed, start))
-        return attack_batch(test, attack, target, context, start, stop)
+        return attack_batch(test, attack, target, replace(context, seed=batch_seed(seed, start)), start, stop)
 
     records, used = run_batches(attack_one, count, batch_size, desc, test.device, partial)
     samples = {key: np.concatenate([r[key] for r in records]) for key in records[0] if key != "seconds"}

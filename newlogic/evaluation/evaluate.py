@@ -21,16 +21,17 @@ from typing import Any
 import torch
 
 from newlogic.attacks import resolve_setting
+from newlogic.attacks.resolve import ResolvedAttack
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.evaluation.batches import evaluate_attack
+from newlogic.evaluation.model_loading import TrainedModel, load_trained_model
 from newlogic.evaluation.partial import PartialResult, partial_path
 from newlogic.evaluation.shuffled import ShuffledTest, lazy_shuffled_test
 from newlogic.store.atomic import remove_stale_temporaries
 from newlogic.store.lock import output_lock
-from newlogic.store.model_dir import WEIGHTS_FILE, TrainedModel, load_trained_model
 from newlogic.store.provenance import collect_provenance
-from newlogic.store.results import SCHEMA_VERSION, read_result, sha256_file, write_result
+from newlogic.store.results import SCHEMA_VERSION, read_result, write_result
 
 
 def _model_reference(model_dir: Path, trained: TrainedModel) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def _model_reference(model_dir: Path, trained: TrainedModel) -> dict[str, Any]:
         "dir": str(model_dir),
         "name": trained.spec.name,
         "seed": trained.record.get("seed"),
-        "weights_sha256": sha256_file(model_dir / WEIGHTS_FILE),
+        "weights_sha256": trained.weights_sha256,
         "config_hash": provenance.get("config_hash"),
         "git": provenance.get("git"),
     }
@@ -75,7 +76,7 @@ def run_attack_setting(
 ) -> dict[str, Any]:
     """Attack the model in ``model_dir`` with ``setting`` and write ``out_path`` (+ ``.npz``); returns the result.
 
-    One setting in one process (``newlogic attack``); ``newlogic.evaluation.runner`` runs all of a
+    One setting in one process (``newlogic attack``); ``newlogic.runner`` runs all of a
     model's settings in one. See ``attack_setting``.
     """
     torch_device = resolve_device(device)
@@ -99,17 +100,43 @@ def attack_setting(
     held under its lock (``newlogic.store.lock``) meanwhile: a second run on it fails at once.
     """
     out_path = Path(out_path)
+    planned = _plan(loaded, setting, limit=limit, batch_size=batch_size, seed=seed, surrogate=surrogate)
+    existing = _up_to_date(out_path, planned.request_hash)  # without the lock: read-only results stay readable
+    if existing is not None:
+        return existing
     with output_lock(out_path):  # one writer per result: a second run on it fails now, naming this one
         outputs = (out_path, out_path.with_suffix(".npz"), partial_path(out_path))
         remove_stale_temporaries(out_path.parent, tuple(path.name for path in outputs))
-        return _attack_setting(loaded, setting, out_path, test=test, limit=limit, batch_size=batch_size, seed=seed,
-                               surrogate=surrogate)
+        existing = _up_to_date(out_path, planned.request_hash)  # finished by the run that held the lock before
+        if existing is not None:
+            return existing
+        return _attack_setting(loaded, planned, out_path, test=test, limit=limit, seed=seed)
 
 
-def _attack_setting(
-    loaded: LoadedModel, setting: dict[str, Any], out_path: Path, *, test: Callable[[], ShuffledTest],
-    limit: int | None, batch_size: int | None, seed: int, surrogate: LoadedModel | None,
-) -> dict[str, Any]:
+def _up_to_date(out_path: Path, request_hash: str) -> dict[str, Any] | None:
+    """The finished result of this request at ``out_path`` (reported on stderr), or None."""
+    existing = _existing(out_path, request_hash)
+    if existing is not None:
+        print(f"{out_path.stem}: up to date ({out_path})", file=sys.stderr)
+    return existing
+
+
+@dataclass(frozen=True)
+class PlannedAttack:
+    """A setting resolved for one model: the attack, its surrogate, the request and its hash, the batch size."""
+
+    attack: ResolvedAttack
+    surrogate: LoadedModel | None
+    request: dict[str, Any]
+    request_hash: str
+    batch_size: int
+
+
+def _plan(
+    loaded: LoadedModel, setting: dict[str, Any], *, limit: int | None, batch_size: int | None, seed: int,
+    surrogate: LoadedModel | None,
+) -> PlannedAttack:
+    """Resolve ``setting`` for ``loaded``; the request hash names what a finished result must have been made for."""
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive number of samples, got {limit}")
     if batch_size is not None and batch_size < 1:
@@ -133,11 +160,16 @@ def _attack_setting(
         "limit": limit, "batch_size": requested_batch, "seed": seed,
     }
     request_hash = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-    existing = _existing(out_path, request_hash)
-    if existing is not None:
-        print(f"{out_path.stem}: up to date ({out_path})", file=sys.stderr)
-        return existing
+    return PlannedAttack(attack, surrogate, request, request_hash, requested_batch)
 
+
+def _attack_setting(
+    loaded: LoadedModel, planned: PlannedAttack, out_path: Path, *, test: Callable[[], ShuffledTest],
+    limit: int | None, seed: int,
+) -> dict[str, Any]:
+    trained, model_ref, attack, surrogate = loaded.trained, loaded.ref, planned.attack, planned.surrogate
+    surrogate_ref = None if surrogate is None else surrogate.ref
+    request, request_hash, requested_batch = planned.request, planned.request_hash, planned.batch_size
     shuffled = test()
     count = min([len(shuffled)] + [cap for cap in (limit, attack.params["num_images"]) if cap is not None])
     partial = PartialResult(partial_path(out_path), request_hash)

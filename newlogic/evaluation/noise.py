@@ -5,7 +5,7 @@ Three input sets go through one trained model:
 - ``clean``: the whole test split (for reference);
 - ``uniform_noise``: ``n_samples`` images with every pixel i.i.d. ``U(0, 1)``;
 - ``scrambled``: ``n_samples`` test images (the first of a seeded shuffle) with their pixels
-  permuted as the ``scrambling`` negatives do (``newlogic.training.negatives.permute_pixels``: one random
+  permuted as the ``scrambling`` negatives do (``newlogic.data_transforms.permute_pixels``: one random
   order of the pixel positions, channels kept), one order per group of ``SCRAMBLE_GROUP`` images.
 
 An input is *rejected* when (``REJECTION``, by ``ModelSpec.output``):
@@ -27,18 +27,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from newlogic.data_transforms import permute_pixels, uniform_noise
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
+from newlogic.evaluation.model_loading import TrainedModel, load_trained_model
 from newlogic.evaluation.shuffled import ShuffledTest, lazy_shuffled_test
-from newlogic.nn.outputs import probabilities, rejected
+from newlogic.nn.outputs import CONFIDENCE_THRESHOLD, probabilities, rejected
 from newlogic.spec import ModelSpec
 from newlogic.store.atomic import atomic_write_json
-from newlogic.store.model_dir import TrainedModel, load_trained_model
 from newlogic.store.provenance import collect_provenance, config_hash
-from newlogic.training.negatives import permute_pixels
+from newlogic.store.results import NOISE_SCHEMA_VERSION as SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
-CONFIDENCE_THRESHOLD = 0.5
 SCRAMBLE_GROUP = 64  # images sharing one pixel order: the MNIST training batch, as for the scrambling negatives
 EVAL_BATCH = 1000
 
@@ -56,11 +55,6 @@ REJECTION: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor, ModelSpec]
     "sigmoid": ("every sigmoid output < 0.5 (every score < 0)", _sigmoid_rejected),
     "softmax": ("max softmax probability <= 0.5 (not classified with confidence > 0.5)", _softmax_unconfident),
 }
-
-
-def uniform_noise(count: int, shape: tuple[int, ...], seed: int) -> torch.Tensor:
-    """``count`` images of ``shape`` (C, H, W), every pixel i.i.d. ``U(0, 1)`` from a generator seeded with ``seed``."""
-    return torch.rand(count, *shape, generator=torch.Generator().manual_seed(seed))
 
 
 def scrambled(images: torch.Tensor, seed: int, group: int = SCRAMBLE_GROUP) -> torch.Tensor:
@@ -107,10 +101,11 @@ def evaluate_noise_rejection(model_dir: Path, out_path: Path, *, data_dir: Path,
 
 
 def noise_request(trained: TrainedModel, n_samples: int, seed: int) -> dict[str, Any]:
-    """What a noise result depends on: the model (name, dataset, training fingerprint), ``n_samples``, ``seed``."""
+    """What a noise result depends on: the model (name, dataset, fingerprint, weights), ``n_samples``, ``seed``."""
     return {"schema_version": SCHEMA_VERSION, "model": trained.spec.name, "dataset": trained.dataset,
             "n_samples": n_samples, "seed": seed,
-            "config_hash": (trained.record.get("provenance") or {}).get("config_hash")}
+            "config_hash": (trained.record.get("provenance") or {}).get("config_hash"),
+            "weights_sha256": trained.weights_sha256}
 
 
 def noise_up_to_date(out_path: Path, trained: TrainedModel, n_samples: int, seed: int) -> bool:
@@ -159,7 +154,7 @@ def noise_rejection(trained: TrainedModel, test: ShuffledTest, model_dir: Path, 
         "seed": seed,
         "inputs": statistics,
         "model_ref": {"dir": str(model_dir), "name": trained.spec.name, "seed": trained.record.get("seed"),
-                      "config_hash": request["config_hash"]},
+                      "config_hash": request["config_hash"], "weights_sha256": trained.weights_sha256},
         "provenance": collect_provenance(request),
     }
     atomic_write_json(out_path, result)

@@ -36,6 +36,20 @@ def partial_path(out_path: Path) -> Path:
     return Path(out_path).with_suffix(SUFFIX)
 
 
+def _consistent(data: dict[str, np.ndarray]) -> bool:
+    """Whether a partial file's batches add up: increasing integer stops, one time per batch, arrays that long."""
+    stops, seconds, batch_size = data["_stops"], data["_seconds"], data["_batch_size"]
+    if stops.ndim != 1 or stops.dtype.kind not in "iu" or seconds.shape != stops.shape or len(stops) == 0:
+        return False
+    if batch_size.ndim != 0 or batch_size.dtype.kind not in "iu" or int(batch_size) < 1:
+        return False
+    if seconds.dtype.kind not in "fiu" or not np.all(np.isfinite(seconds)):
+        return False
+    if np.any(np.diff(np.concatenate([[0], stops])) <= 0):
+        return False
+    return all(values.ndim >= 1 and len(values) == int(stops[-1]) for name, values in data.items() if name not in META)
+
+
 @dataclass(frozen=True)
 class PartialResult:
     """The partial file of one request: ``load`` what a previous run finished, ``save`` after every batch."""
@@ -58,6 +72,10 @@ class PartialResult:
             warnings.warn(f"{self.path} was made for another request; starting the attack from its first batch",
                           stacklevel=2)
             return [], None
+        if not _consistent(data):
+            warnings.warn(f"{self.path} is inconsistent (its batches do not add up); starting the attack from its "
+                          "first batch", stacklevel=2)
+            return [], None
         stops = data["_stops"]
         starts = np.concatenate([[0], stops[:-1]])
         records = [
@@ -78,7 +96,7 @@ class PartialResult:
 
         def write(tmp: Path) -> None:
             with tmp.open("wb") as file:
-                np.savez(file, **arrays)
+                np.savez(file, allow_pickle=True, **arrays)  # the default, named: else mypy matches **arrays to it
 
         atomic_write(self.path, write)
 

@@ -26,8 +26,8 @@ import torch
 from torch import nn
 
 from newlogic.data import Split, load_dataset
+from newlogic.evaluation.model_loading import TrainedModel
 from newlogic.evaluation.target import attack_target
-from newlogic.store.model_dir import TrainedModel
 
 CHUNK = 100
 

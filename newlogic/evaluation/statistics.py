@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from newlogic.nn.outputs import OUTPUTS
-from newlogic.report.stats import sample_std, wilson_interval
+from newlogic.stats import sample_std, wilson_interval
 
 
 def _mean(values: np.ndarray) -> float | None:

@@ -1,23 +1,32 @@
 """Figures of the study (issue 5, SPEC §6), PNG and PDF: one module per figure family, entry points in ``registry``.
 
-The ablation figures and the depth plot (``newlogic.figures.ablation``) read result files only and
-import no torch; the per-model figures (``registry``: they load a model) are imported on first use.
+Importing the package imports neither torch nor matplotlib: the entry points are imported on first
+use, the ablation figures and the depth plot from ``newlogic.figures.ablation`` (result files, no
+torch), the per-model figures from ``registry`` (they load a model, with torch). ``FigureOptions``
+(``newlogic.figures.options``) is torch-, scikit-learn- and matplotlib-free: planning checks it.
 """
 
 from typing import Any
 
-from newlogic.figures.ablation import make_ablation_figures, make_depth_figure
+from newlogic.figures.options import FigureOptions
 from newlogic.store.paths import ACCURACY_FIGURE, DEPTH_FIGURE
 
-MODEL_ENTRY_POINTS = ("MODEL_FIGURES", "FigureOptions", "make_model_figures", "model_figure_files")
+# entry point → the module that defines it, imported when the entry point is first asked for
+ENTRY_POINTS = {
+    "make_ablation_figures": "ablation",
+    "make_depth_figure": "ablation",
+    "MODEL_FIGURES": "registry",
+    "make_model_figures": "registry",
+    "model_figure_files": "registry",
+}
 
-__all__ = ["ACCURACY_FIGURE", "DEPTH_FIGURE", "make_ablation_figures", "make_depth_figure", *MODEL_ENTRY_POINTS]
+__all__ = ["ACCURACY_FIGURE", "DEPTH_FIGURE", "FigureOptions", *ENTRY_POINTS]
 
 
 def __getattr__(name: str) -> Any:
-    """The per-model entry points of ``newlogic.figures.registry``, imported (with torch) when first asked for."""
-    if name in MODEL_ENTRY_POINTS:
-        from newlogic.figures import registry
+    """An entry point of ``ENTRY_POINTS``, its module imported (with matplotlib, maybe torch) when first asked for."""
+    if name in ENTRY_POINTS:
+        from importlib import import_module
 
-        return getattr(registry, name)
+        return getattr(import_module(f"newlogic.figures.{ENTRY_POINTS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

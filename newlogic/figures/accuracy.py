@@ -1,4 +1,4 @@
-"""Accuracy versus ε per attack and model (issue 5), from result JSONs (docs/results.md).
+"""Accuracy versus ε per attack and model (issue 5), from an ablation's verified results (``newlogic.report.collect``).
 
 Fields read from each result: ``complete``, ``model``, ``attack``, ``preset``, ``attack_on``,
 ``norm``, ``eps``, ``adv_accuracy``, ``clean_accuracy``. One panel per attack setting family
@@ -10,14 +10,13 @@ Results without an ε (C&W, …) cannot be placed on the axis and are left out.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from newlogic.errors import UserError
-from newlogic.store.results import read_result
+from newlogic.report.collect import AblationResults
 
 DEFAULT_PRESET = "paper"
 PANEL_COLUMNS = 3
@@ -34,9 +33,10 @@ class Curve:
     runs: np.ndarray
 
 
-def read_results(paths: Sequence[Path | str]) -> list[dict[str, Any]]:
-    """The result JSONs at ``paths``, validated by ``newlogic.store.results.read_result`` (a UserError naming it)."""
-    return [read_result(path).data for path in paths]
+def results_of(collected: AblationResults) -> list[dict[str, Any]]:
+    """Every verified result of an ablation (``newlogic.report.collect``), model by model in config order."""
+    return [result.data for model in collected.models for run in model.runs.values()
+            for result in run.results.values()]
 
 
 def panel_key(result: Mapping[str, Any]) -> tuple[str, str, str]:

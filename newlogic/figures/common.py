@@ -38,7 +38,10 @@ def _bare(ax: Axes) -> None:
 def show_image(ax: Axes, image: torch.Tensor | np.ndarray, norm: Normalize | None = None) -> None:
     """Draw a ``[C, H, W]`` image, grey (C = 1) or RGB (C = 3); ``norm`` maps values to [0, 1] (default: as is)."""
     norm = norm or Normalize(0.0, 1.0)
-    array = np.clip((_array(image) - norm.vmin) / (norm.vmax - norm.vmin), 0.0, 1.0)
+    low, high = norm.vmin, norm.vmax
+    if low is None or high is None:
+        raise ValueError(f"show_image needs a norm with vmin and vmax set, not [{low}, {high}]")
+    array = np.clip((_array(image) - low) / (high - low), 0.0, 1.0)
     if array.shape[0] == 1:
         ax.imshow(array[0], cmap=IMAGE_CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
     else:

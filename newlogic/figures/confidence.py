@@ -3,10 +3,10 @@
 The predicted probability of an input is ``max_c p_c`` with ``p = softmax(s)`` or ``σ(s)``
 (``newlogic.nn.outputs``): the confidence the journal analysed (sigmoid outputs are
 under-confident on clean images). Clean: the test split; noise: ``n_noise`` uniform-noise images
-(``newlogic.evaluation.noise.uniform_noise``); adversarial: the ``adv_confidence`` array of attack results'
+(``newlogic.data_transforms.uniform_noise``); adversarial: the ``adv_confidence`` array of attack results'
 ``.npz`` files (the max probability on each attacked image, ``newlogic.evaluation.evaluate``), so nothing is
 crafted again. Bars are fractions of each set's images, 20 bins over [0, 1]; the dashed line is
-the 0.5 threshold of rejection (``newlogic.evaluation.noise``).
+the 0.5 threshold of rejection (``newlogic.nn.outputs.CONFIDENCE_THRESHOLD``).
 """
 
 from collections.abc import Mapping, Sequence
@@ -17,14 +17,14 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from newlogic.data_transforms import uniform_noise
 from newlogic.errors import UserError
-from newlogic.evaluation.noise import CONFIDENCE_THRESHOLD, uniform_noise
-from newlogic.nn.outputs import probabilities
+from newlogic.figures.options import NOISE_SAMPLES
+from newlogic.nn.outputs import CONFIDENCE_THRESHOLD, probabilities
 from newlogic.spec import ModelSpec
 from newlogic.store.results import read_result
 
 BINS = np.linspace(0.0, 1.0, 21)
-NOISE_SAMPLES = 1000
 EVAL_BATCH = 1000
 
 

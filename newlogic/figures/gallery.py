@@ -16,18 +16,19 @@ from typing import Any
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 
 from newlogic.attacks import resolve_setting
 from newlogic.attacks.base import run_attack
 from newlogic.attacks.catalog import GALLERY_SETTING
 from newlogic.attacks.context import AttackContext
 from newlogic.errors import UserError
+from newlogic.evaluation.model_loading import TrainedModel
 from newlogic.evaluation.target import attack_target
 from newlogic.figures.common import centred_norm, show_image, show_signed
+from newlogic.figures.options import GALLERY_SAMPLES
 from newlogic.nn.outputs import predictions, probabilities, rejected
-from newlogic.store.model_dir import TrainedModel
 
-GALLERY_SAMPLES = 8
 MIN_DELTA_SCALE = 1 / 255  # one grey level: float noise of an unchanged image stays white
 
 
@@ -90,7 +91,7 @@ def plot_gallery(gallery: Gallery, title: str = "") -> Figure:
     norm = centred_norm(delta.mean(dim=1).numpy(), minimum=MIN_DELTA_SCALE)
     figure = Figure(figsize=(1.5 * count + 1.2, 5.4), layout="constrained")
     axes = figure.subplots(3, count, squeeze=False)
-    drawn = None
+    perturbations: list[AxesImage] = []
     for column in range(count):
         label = int(gallery.labels[column])
         clean_ok = int(gallery.clean_prediction[column]) == label and not bool(gallery.clean_rejected[column])
@@ -99,7 +100,7 @@ def plot_gallery(gallery: Gallery, title: str = "") -> Figure:
         axes[0, column].set_title(f"label {label}\n" + _verdict(int(gallery.clean_prediction[column]),
                                   float(gallery.clean_probability[column]), bool(gallery.clean_rejected[column])),
                                   fontsize=7, color="black" if clean_ok else "tab:red")
-        drawn = show_signed(axes[1, column], delta[column], norm)
+        perturbations.append(show_signed(axes[1, column], delta[column], norm))
         axes[1, column].set_title(f"L2 = {float(delta[column].norm()):.2f}", fontsize=7)
         show_image(axes[2, column], gallery.adversarial[column])
         axes[2, column].set_title(_verdict(int(gallery.adv_prediction[column]), float(gallery.adv_probability[column]),
@@ -107,6 +108,6 @@ def plot_gallery(gallery: Gallery, title: str = "") -> Figure:
                                   fontsize=7, color="black" if adv_ok else "tab:red")
     for row, name in enumerate(("clean", "perturbation", "adversarial")):
         axes[row, 0].set_ylabel(name)
-    figure.colorbar(drawn, ax=axes[1, :], shrink=0.9, label="δ")
+    figure.colorbar(perturbations[-1], ax=axes[1, :], shrink=0.9, label="δ")
     figure.suptitle(f"Adversarial examples: {gallery.setting} {title}".strip())
     return figure

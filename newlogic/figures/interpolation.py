@@ -14,18 +14,19 @@ import numpy as np
 import torch
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from torch import nn
 
 from newlogic.errors import UserError
 from newlogic.figures.common import capture, show_image
+from newlogic.figures.options import DEFAULT_CLASSES
 from newlogic.nn.outputs import probabilities
 from newlogic.spec import ModelSpec
 
 STEPS = 41
 FRAMES = 5
 HIDDEN_UNITS = 32
-DEFAULT_CLASSES = (1, 7, 0)  # [project] x, y, z: a 1 → 7 path (similar shapes) and a 1 → 0 path (different)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def plot_interpolation(model: nn.Module, spec: ModelSpec, images: torch.Tensor, 
     scale = Normalize(0.0, max(float(peak[chosen].max()), 1e-12))
     figure = Figure(figsize=(10.0, 8.0), layout="constrained")
     axes = figure.subplots(3, 2, height_ratios=[1.0, 2.0, 3.0])
-    heat = None
+    heat_maps: list[AxesImage] = []
     for column, (name, response) in enumerate(paths.items()):
         show_image(axes[0, column], _frames(response.images))
         axes[0, column].set_title(f"path {name} (t = 0 … 1)")
@@ -101,8 +102,8 @@ def plot_interpolation(model: nn.Module, spec: ModelSpec, images: torch.Tensor, 
         axes[1, column].set_ylabel(f"{spec.output} probability")
         axes[1, column].grid(True, alpha=0.3)
         activity = response.hidden[:, chosen].T.numpy()
-        heat = axes[2, column].imshow(activity, aspect="auto", cmap="viridis", norm=scale, interpolation="nearest",
-                                      extent=(0.0, 1.0, len(chosen) - 0.5, -0.5))
+        heat_maps.append(axes[2, column].imshow(activity, aspect="auto", cmap="viridis", norm=scale,
+                                                interpolation="nearest", extent=(0.0, 1.0, len(chosen) - 0.5, -0.5)))
         active = float((response.hidden > 0).float().mean())
         axes[2, column].set_title(f"top {len(chosen)} hidden units ({active:.0%} of all units > 0 on average)",
                                   fontsize=9)
@@ -112,6 +113,6 @@ def plot_interpolation(model: nn.Module, spec: ModelSpec, images: torch.Tensor, 
     handles = [Line2D([], [], color=f"C{label}", label=str(label)) for label in range(response.probabilities.shape[1])]
     axes[1, 1].legend(handles=handles, title="class", fontsize=7, ncols=2, loc="center left",
                       bbox_to_anchor=(1.0, 0.5))
-    figure.colorbar(heat, ax=axes[2, :], label="activation", shrink=0.9)
+    figure.colorbar(heat_maps[-1], ax=axes[2, :], label="activation", shrink=0.9)
     figure.suptitle(f"Interpolation {title}".strip())
     return figure

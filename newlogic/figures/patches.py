@@ -19,15 +19,13 @@ import torch
 import torch.nn.functional as F
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from sklearn.cluster import KMeans
 from torch import nn
 
 from newlogic.errors import UserError
 from newlogic.figures.common import DIVERGING_CMAP, first_conv, module_io, show_image
+from newlogic.figures.options import N_CLUSTERS, TOP_FRACTION
 from newlogic.figures.weights import scale_weights, weight_tile
 
-TOP_FRACTION = 0.01
-N_CLUSTERS = 4
 BATCH = 256
 
 
@@ -55,6 +53,8 @@ class PatchClusters:
 def gather_patches(inputs: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, row: torch.Tensor,
                    column: torch.Tensor) -> torch.Tensor:
     """The receptive fields ``[K, C, k, k]`` of conv outputs ``(image, row, column)`` in ``inputs`` (zero-padded)."""
+    if isinstance(conv.padding, str):
+        raise UserError(f"conv padding {conv.padding!r} is not supported by patch figures; valid: an int or a pair")
     (pad_h, pad_w), (stride_h, stride_w), (dil_h, dil_w) = conv.padding, conv.stride, conv.dilation
     padded = F.pad(inputs, (pad_w, pad_w, pad_h, pad_h))
     rows = row[:, None] * stride_h + torch.arange(conv.kernel_size[0], device=row.device) * dil_h
@@ -100,6 +100,8 @@ def cluster_patches(patches: torch.Tensor, n_clusters: int, seed: int = 0) -> Pa
     if not 1 <= n_clusters <= len(patches):
         raise UserError(f"cannot cluster {len(patches)} patches into {n_clusters} clusters; "
                         f"valid: 1..{len(patches)}")
+    from sklearn.cluster import KMeans  # scikit-learn (seconds to import) only when a figure is drawn
+
     flat = patches.reshape(len(patches), -1).double().numpy()
     kmeans = KMeans(n_clusters=n_clusters, n_init="auto", random_state=seed).fit(flat)
     sizes = np.bincount(kmeans.labels_, minlength=n_clusters)

@@ -5,55 +5,30 @@ Files (``newlogic.figures.files.figure_paths``): each figure ``name`` is written
 
 - per model (``make_model_figures``): ``MODEL_FIGURES`` — ``conv1_weights``, ``top_patches``,
   ``interpolation``, ``confidence``, ``adversarial_gallery``;
-- per ablation (``make_ablation_figures``): ``accuracy_vs_eps``, ``training_curves`` (from ``metrics.json``);
+- per ablation (``make_ablation_figures``): ``accuracy_vs_eps``, ``training_curves`` (from ``newlogic.report.collect``);
 - once (``make_depth_figure``): ``depth_propagation``.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import torch
 from matplotlib.figure import Figure
 
-from newlogic.attacks.catalog import GALLERY_SETTING
 from newlogic.data import Split, load_dataset
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
-from newlogic.figures.confidence import NOISE_SAMPLES, confidence_sets, plot_confidence
+from newlogic.evaluation.model_loading import TrainedModel, load_trained_model
+from newlogic.figures.confidence import confidence_sets, plot_confidence
 from newlogic.figures.files import figure_paths, save_figure
-from newlogic.figures.gallery import GALLERY_SAMPLES, craft_gallery, plot_gallery
-from newlogic.figures.interpolation import DEFAULT_CLASSES, plot_interpolation
-from newlogic.figures.patches import N_CLUSTERS, TOP_FRACTION, plot_top_patches
+from newlogic.figures.gallery import craft_gallery, plot_gallery
+from newlogic.figures.interpolation import plot_interpolation
+from newlogic.figures.options import FigureOptions
+from newlogic.figures.patches import plot_top_patches
 from newlogic.figures.weights import plot_conv1_weights
-from newlogic.options import AT_LEAST_ONE, NON_NEGATIVE, Range, check_ranges, from_dict
-from newlogic.store.model_dir import TrainedModel, load_trained_model
-
-
-@dataclass(frozen=True)
-class FigureOptions:
-    """Choices of the per-model figures (``from_dict``-able from a config's ``figures:`` mapping).
-
-    ``channel``: the conv1 channel of ``top_patches``; ``top_fraction``: its share of positions
-    (SPEC §6: 1%); ``n_clusters``: k-means patterns; ``weight_scope``: ``neuron`` or ``global``
-    max|w| scaling; ``interpolation_classes``: digits x, y, z; ``gallery_setting``: the attack
-    setting of the gallery (SPEC §6: C&W); ``gallery_samples``; ``noise_samples``: uniform-noise
-    images of the confidence histogram. Ranges (``newlogic.options.check_ranges``): ``channel`` >= 0,
-    ``top_fraction`` in (0, 1], counts >= 1.
-    """
-
-    channel: Annotated[int, NON_NEGATIVE] = 0
-    top_fraction: Annotated[float, Range(0, 1, low_open=True)] = TOP_FRACTION
-    n_clusters: Annotated[int, AT_LEAST_ONE] = N_CLUSTERS
-    weight_scope: str = "neuron"
-    interpolation_classes: tuple[int, int, int] = DEFAULT_CLASSES
-    gallery_setting: dict[str, Any] = field(default_factory=lambda: dict(GALLERY_SETTING))
-    gallery_samples: Annotated[int, AT_LEAST_ONE] = GALLERY_SAMPLES
-    noise_samples: Annotated[int, AT_LEAST_ONE] = NOISE_SAMPLES
-
-    def __post_init__(self) -> None:
-        check_ranges(self, "figures")
+from newlogic.options import from_dict
 
 
 @dataclass(frozen=True)

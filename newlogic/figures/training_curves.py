@@ -1,22 +1,21 @@
 """Training curves of an ablation (issue 15): loss and accuracy per epoch, the ReLog strength on a second axis.
 
-Read from each run's ``metrics.json`` (``epochs``: ``train_loss``, ``test_loss``, ``train_accuracy``,
-``test_accuracy``, ``relog_strength``; docs/architecture.md) and the ``config.json`` beside it
-(model name, seed); no torch. One row per model (first appearance = config order), two panels:
+Read from each run's verified ``metrics.json`` (``newlogic.report.collect``; ``epochs``:
+``train_loss``, ``test_loss``, ``train_accuracy``, ``test_accuracy``, ``relog_strength``;
+docs/architecture.md); no torch. One row per model (first appearance = config order), two panels:
 loss and accuracy, train solid and test dashed, one colour per seed. Where the model has a ReLog
 ramp (SPEC §2: the strength ``s`` rises from 0 to 1), ``s`` per epoch is drawn dotted on a second
 y-axis of the accuracy panel. Epochs count from 0, as in ``log.txt``.
 """
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
 from newlogic.errors import UserError
+from newlogic.report.collect import AblationResults
 
 PANELS = (("loss", "loss"), ("accuracy", "accuracy"))  # (metrics key suffix, y label)
 SPLITS = (("train", "-"), ("test", "--"))  # (metrics key prefix, line style)
@@ -37,17 +36,10 @@ class TrainingRun:
         return [epoch for epoch, _ in points], [value for _, value in points]
 
 
-def read_runs(metrics_paths: Sequence[Path | str]) -> list[TrainingRun]:
-    """The training runs whose ``metrics.json`` are at ``metrics_paths`` (``config.json`` beside each)."""
-    runs = []
-    for path in map(Path, metrics_paths):
-        config_path = path.with_name("config.json")
-        if not path.is_file() or not config_path.is_file():
-            raise UserError(f"training run {path.parent} has no metrics.json or config.json; train it first")
-        record = json.loads(config_path.read_text())
-        runs.append(TrainingRun(record["model"]["name"], int(record["seed"]),
-                                tuple(json.loads(path.read_text())["epochs"])))
-    return runs
+def runs_of(collected: AblationResults) -> list[TrainingRun]:
+    """The training runs of an ablation with a verified ``metrics.json`` (``newlogic.report.collect``)."""
+    return [TrainingRun(model.name, seed, tuple(run.metrics["epochs"])) for model in collected.models
+            for seed, run in model.runs.items() if run.metrics is not None]
 
 
 def plot_training_curves(runs: Sequence[TrainingRun], labels: Mapping[str, str] | None = None,

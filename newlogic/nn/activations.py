@@ -7,12 +7,12 @@ the ReLog variant (``journal`` or the paper's ``beta``).
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from newlogic.errors import UserError
+from newlogic.nn.options import ReLogSettings
 from newlogic.nn.ramp import advance_ramp, register_ramp
 from newlogic.spec import DEFAULT_RELOG_BASE
 
@@ -24,6 +24,9 @@ class RampedReLog(nn.Module):
     passes is ``min(1, start + t·step)`` (see ``newlogic.nn.ramp``); eval-mode passes leave it
     alone. Buffers: ``strength`` (s) and ``strength_steps`` (t), both in the ``state_dict``.
     """
+
+    strength: torch.Tensor  # buffer: s
+    strength_steps: torch.Tensor  # buffer: t
 
     def __init__(self, start: float, step: float) -> None:
         super().__init__()
@@ -88,18 +91,6 @@ class Centering(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x - self.OFFSET
-
-
-@dataclass(frozen=True)
-class ReLogSettings:
-    """Plain values that shape a ReLog (SPEC §2): the journal base n or the paper's β, the ramp, centering."""
-
-    base: float = DEFAULT_RELOG_BASE
-    form: str = "journal"
-    beta: float = 1.0
-    start: float = 0.0
-    step: float = 0.001
-    centering: bool = False
 
 
 def _journal_relog(settings: ReLogSettings) -> nn.Module:

@@ -5,6 +5,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from newlogic.nn.surrogate import SmoothBackward
+
 
 class _MinMaxFold(torch.autograd.Function):
     """``max`` over dim 2 of the ``min`` over dim 3 of ``x`` (``[N, C, k, m, ...]``, dims kept); ties share gradients.
@@ -33,14 +35,42 @@ class _MinMaxFold(torch.autograd.Function):
         return minima * (grad_low / minima.sum(dim=3, keepdim=True))
 
 
-class Fold(nn.Module):
+class _SmoothBackwardFold(torch.autograd.Function):
+    """``_MinMaxFold``'s forward (the same operations: bit-identical); backward: the gradient of its smooth surrogate.
+
+    With temperature τ, ``min_j`` becomes ``soft_min = −τ·logsumexp_j(−x/τ)`` and ``max_i`` becomes
+    ``τ·logsumexp_i(soft_min/τ)``, so ``∂x = softmax_j(−x/τ) · softmax_i(soft_min/τ) · g``: every branch
+    gets a share that shrinks with its distance from the winner in units of τ (BPDA, Athalye et al. 2018).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, temperature: float) -> torch.Tensor:
+        low = x.amin(dim=3, keepdim=True)
+        y = low.amax(dim=2, keepdim=True)
+        ctx.save_for_backward(x)
+        ctx.temperature = temperature
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (x,) = ctx.saved_tensors
+        tau = ctx.temperature
+        and_weights = torch.softmax(-x / tau, dim=3)
+        soft_low = -tau * torch.logsumexp(-x / tau, dim=3, keepdim=True)
+        or_weights = torch.softmax(soft_low / tau, dim=2)
+        return and_weights * (or_weights * grad), None
+
+
+class Fold(SmoothBackward, nn.Module):
     """Min over consecutive groups of ``m = min_group`` channels, then max over groups of ``k = max_group``.
 
     Input ``[N, C·m·k, ...]`` → output ``[N, C, ...]`` (channel dim 1; any trailing dims):
     ``y[:, c] = max_{i<k} min_{j<m} x[:, (c·k + i)·m + j]``. ``maxout_k`` is (1, k) and
     ``minmaxout_m_k`` is (m, k) (SPEC §2); (1, 1) is the identity. One reshape and one
     reduction each (``_MinMaxFold``), no loop over channels. At ties the gradient is shared
-    equally among the tied inputs, as with ``torch.amax``/``amin``.
+    equally among the tied inputs, as with ``torch.amax``/``amin``. With a ``surrogate_temperature``
+    (``newlogic.nn.surrogate.surrogate_gradients``, adaptive attacks only) the backward pass is the
+    smooth surrogate's (``_SmoothBackwardFold``), the forward the same.
     """
 
     def __init__(self, min_group: int = 1, max_group: int = 1) -> None:
@@ -57,7 +87,11 @@ class Fold(nn.Module):
         if factor == 1:
             return x
         grouped = x.reshape(batch, channels // factor, self.max_group, self.min_group, *rest)
-        return _MinMaxFold.apply(grouped).reshape(batch, channels // factor, *rest)
+        if self.surrogate_temperature is None:
+            folded = _MinMaxFold.apply(grouped)
+        else:
+            folded = _SmoothBackwardFold.apply(grouped, self.surrogate_temperature)
+        return folded.reshape(batch, channels // factor, *rest)
 
     def extra_repr(self) -> str:
         return f"min_group={self.min_group}, max_group={self.max_group}"

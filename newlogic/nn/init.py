@@ -15,7 +15,7 @@ DYNAMIC_GAIN = 0.9
 _LAYERS = (nn.Conv2d, nn.Linear)
 
 
-def _weights(layer: nn.Module) -> list[torch.Tensor]:
+def _weights(layer: nn.Conv2d | nn.Linear) -> list[torch.Tensor]:
     """W, and V of quadratic/elliptical units."""
     second = getattr(layer, "second_weight", None)
     return [layer.weight] if second is None else [layer.weight, second]
@@ -38,6 +38,7 @@ def kaiming_init(model: nn.Module, sample: torch.Tensor) -> None:
 
 def _dynamic_hook(layer: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
     """Initialise ``layer`` from its input: ``W ~ N(0, (0.9/√(fan_in·E[x²]))²)``, V from ``E[x⁴]``, b = 0."""
+    assert isinstance(layer, _LAYERS)  # the hook is registered on these layers only (dynamic_init)
     x = inputs[0]
     fan_in = layer.weight[0].numel()
     moments = [x.pow(2).mean(), x.pow(4).mean()]  # the second moment of W's input x and of V's input x²

@@ -14,83 +14,43 @@ modified: ``DenseUnit (→ classes·F) → Fold``, no activation.
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Protocol
 
 import torch
 from torch import nn
 
 from newlogic.errors import UserError
-from newlogic.nn.activations import RELOG_FORMS, RampedReLog, ReLogSettings, make_activation
+from newlogic.nn.activations import RampedReLog, make_activation
 from newlogic.nn.folding import Fold
+from newlogic.nn.options import VGG_CONFIGS, ArchOptions
 from newlogic.nn.units import ConvUnit, DenseUnit, Unit
-from newlogic.options import FRACTION, NON_NEGATIVE, POSITIVE, Range, check_ranges
 from newlogic.spec import ModelSpec
 
-# kuangliu/pytorch-cifar models/vgg.py: conv widths, 'M' = 2×2 max-pool (SPEC §3)
-VGG_CONFIGS: dict[str, list[int | str]] = {
-    "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
-}
 AUTO_ARCH_BY_SIZE = {(28, 28): "mnist_cnn", (32, 32): "vgg16"}
-AT_MOST_ONE = Range(high=1.0)  # a ramp's start: a negative one delays the ramp
-
-
-@dataclass(frozen=True)
-class ArchOptions:
-    """Architecture options that are not part of the model name (SPEC §2–§3); defaults = the MNIST recipe.
-
-    ``arch``: ``auto`` (MNIST CNN for 28×28 inputs, VGG16 for 32×32) or a key of
-    ``ARCHITECTURES``. ``batchnorm``/``bn_momentum``: BatchNorm after each conv layer's
-    activation (PyTorch momentum). ``modification_start_layer``: VGG cfg index from which
-    convs are modified (journal CIFAR: 12); MNIST CNN: must be 0. ``centering``: subtract 0.5
-    after each ReLog. ``normalize``: ``(x - mean) / std`` of the ``InputShape`` as the first layer.
-    ``relog_form``: ``journal`` or ``beta`` (with ``relog_beta``). ``relog_start``/``relog_step``:
-    the ReLU→ReLog ramp s; ``curvature_step``: the curvature ramp a (CIFAR recipe: 1e-4).
-    Ranges (``Annotated``, checked by ``newlogic.options.check_ranges``): ``bn_momentum`` in (0, 1],
-    ``relog_beta`` > 0, ``relog_start`` <= 1 (below 0 delays the ramp), ramp steps in [0, 1]; numbers finite.
-    """
-
-    arch: str = "auto"
-    batchnorm: bool = False
-    bn_momentum: Annotated[float, Range(0, 1, low_open=True)] = 0.01
-    modification_start_layer: Annotated[int, NON_NEGATIVE] = 0
-    centering: bool = False
-    normalize: bool = False
-    relog_form: str = "journal"
-    relog_beta: Annotated[float, POSITIVE] = 1.0
-    relog_start: Annotated[float, AT_MOST_ONE] = 0.0
-    relog_step: Annotated[float, FRACTION] = 0.001
-    curvature_step: Annotated[float, FRACTION] = 1e-3
-
-    def __post_init__(self) -> None:
-        if self.arch != "auto" and self.arch not in ARCHITECTURES:
-            raise UserError(f"unknown architecture {self.arch!r}; valid: auto, {', '.join(ARCHITECTURES)}")
-        if self.relog_form not in RELOG_FORMS:
-            raise UserError(f"unknown relog_form {self.relog_form!r}; valid: {', '.join(RELOG_FORMS)}")
-        check_ranges(self, "architecture")
-
-    def relog_settings(self, base: float) -> ReLogSettings:
-        """The plain values ``make_activation`` takes: ReLog base n (from the name), form, β, ramp, centering."""
-        return ReLogSettings(base=base, form=self.relog_form, beta=self.relog_beta, start=self.relog_start,
-                             step=self.relog_step, centering=self.centering)
 
 
 class InputShape(Protocol):
-    """What a model needs to know of its inputs (``newlogic.data.InputShape`` has these fields)."""
+    """What a model needs to know of its inputs, read-only (``newlogic.datasets.DatasetInfo`` has these fields)."""
 
-    channels: int
-    height: int
-    width: int
-    num_classes: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
+    @property
+    def channels(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def num_classes(self) -> int: ...
+    @property
+    def mean(self) -> tuple[float, ...]: ...
+    @property
+    def std(self) -> tuple[float, ...]: ...
 
 
 class Normalize(nn.Module):
     """``y = (x - mean) / std`` per channel (SPEC §3: normalisation is the model's first layer)."""
+
+    mean: torch.Tensor  # buffers [1, C, 1, 1]
+    std: torch.Tensor
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()

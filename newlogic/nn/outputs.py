@@ -17,6 +17,9 @@ import torch
 
 from newlogic.spec import ModelSpec
 
+# max-probability at or below which noise rejection counts a softmax model as not confident (evaluation.noise),
+# and the dashed line of the confidence figure: a sigmoid output's rejection threshold σ(s) = 0.5
+CONFIDENCE_THRESHOLD = 0.5
 
 def _never(scores: torch.Tensor) -> torch.Tensor:
     return torch.zeros(scores.shape[0], dtype=torch.bool, device=scores.device)

@@ -86,8 +86,10 @@ UNITS: dict[str, UnitKind] = {
 class Unit(nn.Module, metaclass=ABCMeta):
     """Mixin of ``ConvUnit``/``DenseUnit``: the unit kind, the second weight ``V`` and the curvature ramp."""
 
-    weight: nn.Parameter
-    bias: nn.Parameter
+    weight: torch.Tensor  # nn.Parameter, typed as torch's Conv2d and Linear declare it
+    bias: torch.Tensor  # every unit has a bias (nn.Parameter)
+    curvature: torch.Tensor  # buffer: the curvature ramp a (curved kinds)
+    second_weight: torch.Tensor  # nn.Parameter V (kinds with a second weight)
 
     def _attach(self, kind: str, curvature_step: float) -> None:
         if kind not in UNITS:
@@ -117,7 +119,7 @@ class Unit(nn.Module, metaclass=ABCMeta):
 
     def fit_parameters(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """(weights, biases) for max_fit (SPEC §2): ``[W]`` or ``[W, V]``, and ``[b]``."""
-        weights = [self.weight, self.second_weight] if self.kind.second_weight else [self.weight]
+        weights: list[torch.Tensor] = [self.weight, self.second_weight] if self.kind.second_weight else [self.weight]
         return weights, [self.bias]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -134,6 +136,9 @@ class Unit(nn.Module, metaclass=ABCMeta):
 
 class ConvUnit(Unit, nn.Conv2d):
     """A 2-d conv unit of kind ``kind`` (stride 1, zero padding ``padding``)."""
+
+    bias: torch.Tensor  # always present: narrows _ConvNd's ``Tensor | None`` to Unit's
+    padding: tuple[int, ...]  # the int ``padding`` as _ConvNd stores it (never a string here)
 
     def __init__(self, kind: str, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0,
                  curvature_step: float = 1e-3) -> None:
@@ -153,6 +158,8 @@ class ConvUnit(Unit, nn.Conv2d):
 
 class DenseUnit(Unit, nn.Linear):
     """A dense unit of kind ``kind`` on ``[N, in_features]`` inputs."""
+
+    bias: nn.Parameter  # as Linear types it (a Tensor, as Unit types it)
 
     def __init__(self, kind: str, in_features: int, out_features: int, curvature_step: float = 1e-3) -> None:
         super().__init__(in_features, out_features)

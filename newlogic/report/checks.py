@@ -33,7 +33,6 @@ from typing import Any
 from newlogic.attacks.catalog import ADAPTIVE, CATALOG, TRANSFER
 from newlogic.errors import UserError
 from newlogic.report.samples import Result, load_result, robust_within
-from newlogic.report.stats import clopper_pearson
 from newlogic.report.verdicts import (
     CELL_VERDICTS,
     FLAGGED,
@@ -55,6 +54,7 @@ from newlogic.report.verdicts import (
     verdict_text,
 )
 from newlogic.report.worst_case import worst_case
+from newlogic.stats import clopper_pearson
 from newlogic.store.atomic import atomic_write_json
 from newlogic.store.provenance import collect_provenance
 
@@ -124,14 +124,14 @@ def _settings_key(result: Result, *drop: str) -> str:
 def check_eps_monotonic(results: list[Result]) -> Outcome:
     """Same attack and parameters but ε: accuracy must not rise significantly with ε (suspect: the larger ε)."""
     def found() -> Found:
-        groups: dict[str, list[Result]] = {}
+        groups: dict[str, list[tuple[float, Result]]] = {}  # (ε, result)
         for result in _attacks(results):
             if result.eps is not None:
-                groups.setdefault(_settings_key(result, "eps"), []).append(result)
+                groups.setdefault(_settings_key(result, "eps"), []).append((result.eps, result))
         for group in groups.values():
-            group.sort(key=lambda r: r.eps)
-            for small, large in zip(group, group[1:], strict=False):
-                if not math.isclose(small.eps, large.eps):
+            group.sort(key=lambda pair: pair[0])
+            for (small_eps, small), (large_eps, large) in zip(group, group[1:], strict=False):
+                if not math.isclose(small_eps, large_eps):
                     yield from _below("eps_monotonic", small, large, large, "accuracy rises as ε grows")
     return _outcome(found(), "one attack at two or more ε")
 
@@ -205,6 +205,12 @@ def check_not_converged(results: list[Result]) -> Outcome:
     return _outcome(found(), "two configurations of one threat with different budgets (catalog budget)")
 
 
+def _lower_bound(fraction: float, count: int) -> float:
+    """The low end of the 95 % Clopper–Pearson interval of ``fraction`` on ``count`` samples (0 for none)."""
+    interval = clopper_pearson(round(fraction * count), count)
+    return 0.0 if interval is None else interval[0]
+
+
 def check_budget_doubled(results: list[Result]) -> Outcome:
     """The same attack with twice the ``budget`` (restarts and steps) must not lower the accuracy beyond its interval.
 
@@ -223,7 +229,7 @@ def check_budget_doubled(results: list[Result]) -> Outcome:
                 if comparison.count < MIN_SAMPLES:
                     yield INCONCLUSIVE
                     continue
-                low, _high = clopper_pearson(round(comparison.second * comparison.count), comparison.count)
+                low = _lower_bound(comparison.second, comparison.count)
                 yield Flag(f"{decision.describe(y.setting, x.setting)}: twice the budget lowers the accuracy below "
                            f"the 95 % interval [{low:.1%}, …] of {x.setting}: not converged", x.setting,
                            (x.setting, y.setting)) if comparison.first < low else PASSED
@@ -272,8 +278,7 @@ def _proportion_above(count: int, fraction: float, limit: float) -> str:
     """``flagged`` when the 95 % interval of ``fraction`` (on ``count`` samples) lies above ``limit``."""
     if count < MIN_SAMPLES:
         return INCONCLUSIVE
-    low, _high = clopper_pearson(round(fraction * count), count)
-    return FLAGGED if low > limit else PASSED
+    return FLAGGED if _lower_bound(fraction, count) > limit else PASSED
 
 
 def check_unbounded(results: list[Result]) -> Outcome:
@@ -335,7 +340,9 @@ def check_l2_threat(results: list[Result]) -> Outcome:
     same norm (catalog ``per_sample_norm``, C&W) within its ε (``robust_within``; suspect: the latter)."""
     def found() -> Found:
         minimal = [r for r in results if r.eps is None and CATALOG[r.data["attack"]].per_sample_norm is not None]
-        for one in (r for r in results if r.kind == "one_step" and r.eps is not None):
+        for one in results:
+            if one.kind != "one_step" or one.eps is None:
+                continue
             for other in (m for m in minimal if CATALOG[m.data["attack"]].per_sample_norm == one.data["norm"]
                           and m.data["attack_on"] == one.data["attack_on"] and m.threat_model == one.threat_model):
                 yield from _below("l2_threat", one, other, other,
@@ -439,7 +446,8 @@ def run_checks(results: list[Result]) -> dict[str, Any]:
         raise UserError(f"checks need the results of one model; got {len(models)}: "
                         f"{', '.join(sorted(f'{m}/{d}' for m, d, _ in models))}")
     by_setting = {r.setting: r for r in results}
-    flags, statuses = [], []
+    flags: list[dict[str, Any]] = []
+    statuses: list[dict[str, Any]] = []
     for name, check in CHECKS.items():
         outcome = check.run(results)
         status = _status(outcome)

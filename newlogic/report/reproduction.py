@@ -53,8 +53,8 @@ import yaml
 
 from newlogic.errors import UserError
 from newlogic.report import escape
-from newlogic.report.stats import sample_std, welch_p
 from newlogic.spec import canonical_name
+from newlogic.stats import sample_std, welch_p
 from newlogic.store import paths
 
 if TYPE_CHECKING:
@@ -363,9 +363,9 @@ def column_agreement(table: PublishedTable, rows: Sequence[RegeneratedRow], colu
                                          table.row(below.published_label).cells[column], adjacent)
         pairs.append(PairDirection(above.label, below.label, published,
                                    regenerated_direction(above.cells[column], below.cells[column])))
-    measured = [row for row in rows if row.cells[column].mean is not None]
-    tau = kendall_tau_b([table.row(row.published_label).cells[column].value for row in measured],
-                        [row.cells[column].mean for row in measured]) if len(measured) >= 2 else None
+    measured = [(row, mean) for row in rows if (mean := row.cells[column].mean) is not None]  # (row, its mean)
+    tau = kendall_tau_b([table.row(row.published_label).cells[column].value for row, _ in measured],
+                        [mean for _, mean in measured]) if len(measured) >= 2 else None
     return ColumnAgreement(tuple(pairs), tau)
 
 
@@ -661,8 +661,8 @@ def summary_of(reproduction: Reproduction | None) -> dict[str, Any] | None:
 
 
 def write_reproduction(config_source: Path | str | dict[str, Any], ablation_name: str, *, results_dir: Path | str,
-                       out_dir: Path | str, figure_dir: Path | str | None = None) -> Reproduction:
-    """Write ``out_dir/{ablation}.reproduction.{csv,md,tex}`` and, given ``figure_dir``, the figure."""
+                       out_dir: Path | str) -> Reproduction:
+    """Write ``out_dir/{ablation}.reproduction.{csv,md,tex}``; the figure is ``figures.ablation``'s."""
     from newlogic.store.atomic import atomic_write_text
     from newlogic.study import load_config
 
@@ -673,8 +673,4 @@ def write_reproduction(config_source: Path | str | dict[str, Any], ablation_name
                         "{source: arxiv-1911.08635, table: mnist} to it")
     for ext, render in RENDERERS.items():
         atomic_write_text(Path(out_dir) / f"{ablation_name}.{paths.REPRODUCTION_EXT}.{ext}", render(reproduction))
-    if figure_dir is not None:
-        from newlogic.figures.ablation import make_reproduction_figure
-
-        make_reproduction_figure(reproduction, figure_dir)
     return reproduction

@@ -8,36 +8,38 @@ prints percentages); a value over seeds is the mean, with the sample std (n − 
 
 ``robust_acc`` at (threat model, ε) is the per-sample worst case over every attack run there
 (``newlogic.report.worst_case``, from each run's ``checks.json``): an image counts as robust only
-if it survived all of them. At a (threat model, ε) where no run's ``checks.json`` has a worst case,
+if it survived all of them; each seed's carries its sample count ``n_samples``, its 95 %
+Clopper–Pearson ``interval`` and its ``kind``; ``method`` is ``per_sample_worst_case`` only when every
+seed's is a worst case (a sound attack ran), else the weakest kind (``one_step_only``,
+``weak_attacks_only``: no worst case); ``incomplete_seeds`` lists the seeds of the ablation that lack
+it or one of the attacks another seed's covers (never silently dropped from the mean). Each attack's
+``interval`` is the 95 % Clopper–Pearson interval of each seed's accuracy on its samples.
+At a (threat model, ε) where no run's ``checks.json`` has a worst case,
 the lowest accuracy of a single attack stands in (``method: min_over_attacks``, an upper bound on
 the worst case).
-Reads only JSON files (no torch); the schema is ``workflow/schemas/summary.schema.yaml``.
+Every file is read through the verified collector ``newlogic.report.collect`` (the tables' own):
+another model's or a misplaced file is a UserError, never a number. No torch; the schema is
+``workflow/schemas/summary.schema.yaml``.
 """
 
 from pathlib import Path
 from typing import Any
 
-from newlogic.report.stats import sample_std
+from newlogic.report.collect import AblationResults, ModelResults, RunFiles, collect_ablation
+from newlogic.report.reproduction import reproduction_summary
+from newlogic.report.verdicts import INCOMPLETE, VERDICTS
+from newlogic.report.worst_case import CASE_KINDS
+from newlogic.stats import accuracy_interval, sample_std
 from newlogic.store import paths
 from newlogic.store.atomic import atomic_write_json
-from newlogic.store.json_file import read_json_object
 from newlogic.store.provenance import collect_provenance
-from newlogic.store.results import read_result
-from newlogic.study import Ablation, get_ablation, load_config
+from newlogic.study import Ablation, load_config
 
 SCHEMA_VERSION = 1
 SUMMARY_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "summary.schema.yaml"
 THREAT_MODELS = {"linf": "Linf", "l2": "L2", "l0": "L0"}  # RobustBench's spelling of the norms
-VERDICT_ORDER = ("suspect", "not evaluated", "robust")  # a model's verdict is the worst of its seeds'
 WORST_CASE, MIN_OVER_ATTACKS = "per_sample_worst_case", "min_over_attacks"
 NOISE_KIND = "noise"  # the uniform-noise baseline: not an attack, never a robust accuracy
-
-
-def _read_json(path: Path, missing: list[str]) -> dict[str, Any] | None:
-    if not path.is_file():
-        missing.append(str(path))
-        return None
-    return read_json_object(path, "rerun the stage that writes it")
 
 
 def over_seeds(values: dict[int, float]) -> dict[str, Any]:
@@ -56,104 +58,108 @@ def _attack_entry(setting: str, results: dict[int, dict[str, Any]]) -> dict[str,
         "unbounded": first["unbounded"], "parameters": first["parameters"],
         "accuracy": over_seeds({seed: r["adv_accuracy"] for seed, r in results.items()}),
         "n_samples": {str(seed): r["sample_count"] for seed, r in results.items()},
+        "interval": {str(seed): accuracy_interval(r["adv_accuracy"], r["sample_count"]) for seed, r in results.items()},
         "subset": any(r["subset"] for r in results.values()),
     }
 
 
-def _robust_accuracy(attacks: list[dict[str, Any]], checks: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def _case_entry(threat: str, eps: float, by_seed: dict[int, dict[str, Any]], seeds: tuple[int, ...]) -> dict[str, Any]:
+    """One (threat model, ε) of ``checks.json``'s worst cases over the seeds: kind, n, interval, incomplete seeds."""
+    attacks = {s for case in by_seed.values() for s in case["settings"]}
+    kinds = [case["kind"] for case in by_seed.values()]
+    weaker = [kind for kind in kinds if kind != CASE_KINDS[0]]
+    return {"threat_model": threat, "eps": eps, "method": weaker[0] if weaker else WORST_CASE,
+            "accuracy": over_seeds({seed: case["accuracy"] for seed, case in by_seed.items()}),
+            "attacks": sorted(attacks),
+            "n_samples": {str(seed): case["sample_count"] for seed, case in by_seed.items()},
+            "interval": {str(seed): case["interval"] for seed, case in by_seed.items()},
+            "incomplete_seeds": [seed for seed in seeds
+                                 if seed not in by_seed or set(by_seed[seed]["settings"]) != attacks]}
+
+
+def _robust_accuracy(attacks: list[dict[str, Any]], checks: dict[int, dict[str, Any]],
+                     seeds: tuple[int, ...]) -> list[dict[str, Any]]:
     """Per (threat model, ε): the worst case over the attacks run there, from ``checks.json`` where it has one."""
     cases: dict[tuple[str, float], dict[int, dict[str, Any]]] = {}
     for seed, report in checks.items():
         for case in report.get("worst_case", []):
             cases.setdefault((THREAT_MODELS[case["norm"]], case["eps"]), {})[seed] = case
-    entries = [
-        {"threat_model": threat, "eps": eps, "method": WORST_CASE,
-         "accuracy": over_seeds({seed: case["accuracy"] for seed, case in by_seed.items()}),
-         "attacks": sorted({s for case in by_seed.values() for s in case["settings"]}),
-         "n_samples": {str(seed): case["sample_count"] for seed, case in by_seed.items()}}
-        for (threat, eps), by_seed in cases.items()
-    ]
+    entries = [_case_entry(threat, eps, by_seed, seeds) for (threat, eps), by_seed in cases.items()]
     measured = [a for a in attacks if a["eps"] is not None and a["kind"] != NOISE_KIND]
     for threat, eps in sorted({(a["threat_model"], a["eps"]) for a in measured} - set(cases)):
         group = [a for a in measured if (a["threat_model"], a["eps"]) == (threat, eps)]
         lowest = min(group, key=lambda a: a["accuracy"]["mean"])
         entries.append({"threat_model": threat, "eps": eps, "method": MIN_OVER_ATTACKS, "accuracy": lowest["accuracy"],
-                        "attacks": [a["setting"] for a in group], "n_samples": lowest["n_samples"]})
+                        "attacks": [a["setting"] for a in group], "n_samples": lowest["n_samples"],
+                        "interval": lowest["interval"],
+                        "incomplete_seeds": [seed for seed in seeds if str(seed) not in lowest["n_samples"]]})
     return sorted(entries, key=lambda e: (e["threat_model"], e["eps"]))
 
 
 def _masking(checks: dict[int, dict[str, Any]], seeds: tuple[int, ...]) -> dict[str, Any]:
-    """The model's verdict (the worst of its seeds'; a seed without ``checks.json`` is not evaluated) and the flags."""
-    per_seed = {str(seed): checks[seed].get("verdict", "not evaluated") if seed in checks else "not evaluated"
-                for seed in seeds}
+    """The model's verdict (the worst of its seeds' ``VERDICTS``; a seed without ``checks.json`` is incomplete) and
+    the flags."""
+    per_seed = {str(seed): checks[seed]["verdict"] if seed in checks else INCOMPLETE for seed in seeds}
     return {
-        "verdict": min(per_seed.values(), key=VERDICT_ORDER.index),
+        "verdict": min(per_seed.values(), key=VERDICTS.index),
         "per_seed": per_seed,
         "flags": sorted({flag["check"] for report in checks.values() for flag in report.get("flags", [])}),
     }
 
 
-def _run(seed: int, model_dir: Path, metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+def _run(run: RunFiles) -> dict[str, Any]:
+    metrics, reference = run.metrics or {}, run.reference or {}
     provenance = metrics.get("provenance", {})
-    weights = {r["model_ref"].get("weights_sha256") for r in results if "model_ref" in r}
-    return {"seed": seed, "model_dir": str(model_dir), "config_hash": provenance.get("config_hash"),
+    return {"seed": run.seed, "model_dir": str(run.model_dir), "config_hash": reference.get("config_hash"),
             "git_commit": provenance.get("git", {}).get("commit"),
-            "weights_sha256": weights.pop() if len(weights) == 1 else None,
+            "weights_sha256": reference.get("weights_sha256"),
             "training_seconds": metrics.get("training_seconds"), "flags": metrics.get("flags", [])}
 
 
-def model_summary(ablation: Ablation, name: str, label: str, results_dir: Path, missing: list[str]) -> dict[str, Any]:
+def model_summary(ablation: Ablation, model: ModelResults) -> dict[str, Any]:
     """One model of the ablation over its seeds: clean and robust accuracy, attacks, runs, masking verdict."""
-    clean: dict[int, float] = {}
-    by_setting: dict[str, dict[int, dict[str, Any]]] = {}
-    checks: dict[int, dict[str, Any]] = {}
-    runs = []
-    for seed in ablation.seeds:
-        model_dir = paths.model_dir(results_dir, ablation.dataset, name, seed)
-        metrics = _read_json(model_dir / paths.METRICS_FILE, missing)
-        seed_results = []
-        for setting in ablation.settings:
-            path = paths.result_json(results_dir, ablation.dataset, name, seed, setting)
-            if not path.is_file():
-                missing.append(str(path))
-                continue
-            data = read_result(path).data
-            by_setting.setdefault(setting, {})[seed] = data
-            seed_results.append(data)
-        report = _read_json(paths.checks_json(results_dir, ablation.dataset, name, seed), missing)
-        if report is not None:
-            checks[seed] = report
-        if metrics is not None:
-            clean[seed] = metrics["final"]["test_accuracy"]
-            runs.append(_run(seed, model_dir, metrics, seed_results))
-    attacks = [_attack_entry(setting, by_setting[setting]) for setting in ablation.settings if setting in by_setting]
+    clean = {seed: run.metrics["final"]["test_accuracy"] for seed, run in model.runs.items() if run.metrics}
+    checks = {seed: run.checks for seed, run in model.runs.items() if run.checks is not None}
+    by_setting = {setting: {seed: run.results[setting].data for seed, run in model.runs.items()
+                            if setting in run.results} for setting in ablation.settings}
+    attacks = [_attack_entry(setting, found) for setting, found in by_setting.items() if found]
     counts = [n for a in attacks for n in a["n_samples"].values()]
     return {
-        "name": name, "label": label, "dataset": ablation.dataset,
-        "clean_acc": over_seeds(clean), "robust_acc": _robust_accuracy(attacks, checks),
+        "name": model.name, "label": model.label, "dataset": ablation.dataset,
+        "clean_acc": over_seeds(clean), "robust_acc": _robust_accuracy(attacks, checks, ablation.seeds),
         "attacks": attacks, "attacks_used": sorted({a["attack"] for a in attacks}),
         "n_evaluated_samples": max(counts) if counts else 0,
-        "masking": _masking(checks, ablation.seeds), "runs": runs,
+        "masking": _masking(checks, ablation.seeds),
+        "runs": [_run(run) for run in model.runs.values() if run.metrics is not None],
     }
 
 
-def summarize(config: dict[str, Any], ablation_name: str, results_dir: Path) -> dict[str, Any]:
-    """The summary of one ablation (missing files are listed under ``missing``, never dropped silently)."""
-    ablation = get_ablation(config, ablation_name)
-    missing: list[str] = []
-    models = [model_summary(ablation, e.name, e.label, Path(results_dir), missing) for e in ablation.models]
+def summary_of(collected: AblationResults, config: dict[str, Any]) -> dict[str, Any]:
+    """The summary of an ablation's verified files (missing files are listed under ``missing``, never dropped)."""
+    ablation = collected.ablation
     return {
         "schema_version": SCHEMA_VERSION, "ablation": ablation.name,
         "caption": config["ablations"][ablation.name].get("caption"), "dataset": ablation.dataset,
         "seeds": list(ablation.seeds), "settings": list(ablation.settings), "accuracy_unit": "fraction",
-        "models": models, "missing": missing,
+        "models": [model_summary(ablation, model) for model in collected.models],
+        "missing": [str(path) for path, _reason in collected.missing],
         "provenance": collect_provenance({"ablation": ablation.name, "config": config}),
+        "reproduction": reproduction_summary(collected, config),  # published against regenerated (issue 24)
     }
+
+
+def summarize(config: dict[str, Any], ablation_name: str, results_dir: Path) -> dict[str, Any]:
+    """The summary of one ablation, read through the verified collector (``newlogic.report.collect``)."""
+    return summary_of(collect_ablation(config, ablation_name, Path(results_dir)), config)
 
 
 def write_summary(config_source: Path | str, ablation_name: str, *, results_dir: Path, out_dir: Path) -> Path:
     """Write ``out_dir/{ablation}.summary.json`` atomically; returns its path."""
-    summary = summarize(load_config(config_source), ablation_name, Path(results_dir))
-    out = Path(out_dir) / f"{ablation_name}.{paths.SUMMARY_EXT}"
+    return write_summary_json(summarize(load_config(config_source), ablation_name, Path(results_dir)), out_dir)
+
+
+def write_summary_json(summary: dict[str, Any], out_dir: Path | str) -> Path:
+    """Write a summary to ``out_dir/{ablation}.summary.json`` atomically; returns its path."""
+    out = Path(out_dir) / f"{summary['ablation']}.{paths.SUMMARY_EXT}"
     atomic_write_json(out, summary)
     return out

@@ -1,7 +1,7 @@
 """Decisions behind the checks and the verdicts: paired exact tests, known-weak settings, cell and model words.
 
 Every comparison of two results is made on the test samples both attacked, with McNemar's exact
-test (``newlogic.report.stats.mcnemar_exact_p``). "``a`` leaves less accuracy than ``b``" is
+test (``newlogic.stats.mcnemar_exact_p``). "``a`` leaves less accuracy than ``b``" is
 decided only when ``a`` is at least ``MIN_EFFECT`` below ``b`` and ``p < SIGNIFICANCE``; a comparison on
 fewer than ``MIN_SAMPLES`` shared samples is *inconclusive*: it can neither raise nor clear a flag,
 so a 10-image setting cannot move a verdict on noise.
@@ -32,7 +32,7 @@ import numpy as np
 
 from newlogic.attacks.catalog import CATALOG, WHITE_BOX_KINDS
 from newlogic.report.samples import Result
-from newlogic.report.stats import PairedComparison, compare_paired
+from newlogic.stats import PairedComparison, compare_paired
 
 SIGNIFICANCE = 0.05  # exact McNemar, two-sided [project]
 MIN_EFFECT = 0.05  # five points: smaller gaps never flag [project]
@@ -137,8 +137,9 @@ def verdict_text(word: str, passed: int) -> str:
 def combined_verdict(reports: Sequence[Mapping[str, Any] | None]) -> str:
     """The words of a model's seeds' ``checks.json`` (None: missing) combined: the worst; ``incomplete`` if one is
     missing; ``no masking found (N checks)`` with N the fewest checks any seed passed."""
-    if not reports or any(report is None for report in reports):
+    present = [report for report in reports if report is not None]
+    if not present or len(present) < len(reports):
         return INCOMPLETE
-    word = min((report["verdict"] for report in reports), key=VERDICTS.index)
-    passed = min(sum(s["status"] == PASSED for s in report["checks"]) for report in reports)
+    word = min((report["verdict"] for report in present), key=VERDICTS.index)
+    passed = min(sum(s["status"] == PASSED for s in report["checks"]) for report in present)
     return verdict_text(word, passed)

@@ -4,7 +4,7 @@ For one model's results at norm ``p`` and bound ε, a test image *survives* when
 right clean and by every attack run at that (p, ε): ``survived_i = clean_i ∧ ⋀_a adv_correct_{a,i}``,
 over the images every one of those attacks attacked (the intersection of their ``index`` arrays,
 ``n`` of them). The worst-case robust accuracy is the mean of ``survived``, reported with ``n``
-and its 95 % Clopper–Pearson interval (``newlogic.report.stats.clopper_pearson``). An attack
+and its 95 % Clopper–Pearson interval (``newlogic.stats.clopper_pearson``). An attack
 without an ε whose catalog entry has a ``per_sample_norm`` (C&W: L2) joins every group of that
 norm through its per-sample norms (``robust_within``: fooled only if fooled within ε). The
 uniform-noise baseline is not an attack and is left out; so are attacks without an ε (JSMA), and
@@ -24,8 +24,8 @@ import numpy as np
 
 from newlogic.attacks.catalog import CATALOG
 from newlogic.report.samples import Result, robust_within
-from newlogic.report.stats import CONFIDENCE, clopper_pearson
 from newlogic.report.verdicts import sound_white_box
+from newlogic.stats import CONFIDENCE, clopper_pearson
 
 NORM_NAMES = {"linf": "L∞", "l2": "L2"}
 COLUMN_PREFIX = "worst_"

@@ -34,7 +34,7 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path | str, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` and rename the result to ``path`` (same directory, fsynced).
 
     A full disk or quota (ENOSPC, EDQUOT) is a UserError naming it; the temp file is removed.

@@ -4,6 +4,8 @@ The lock file (``.lock`` inside a model directory, ``.<name>.lock`` beside a res
 the holder's ``pid@host`` and is removed when the holder is done. A second run on a held output
 fails at once with a UserError naming the holder; the kernel drops the lock when its holder exits,
 however it exits (SIGKILL included: the file then stays, unlocked), so a lock is never stale.
+The lock file is opened with ``O_NOFOLLOW`` and must be a regular file: a symlink (or anything
+else) planted at its path is refused, never followed, truncated or written through.
 Temp files of atomic writes carry no owner: a cleanup may delete them only while it holds the
 output's lock (then their writer is gone).
 """
@@ -12,6 +14,7 @@ import errno
 import fcntl
 import os
 import socket
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +53,20 @@ def output_lock(output: Path | str) -> Iterator[Path]:
         os.close(fd)
 
 
+def _open_lock_file(path: Path) -> int:
+    """``path`` opened read-write (created if absent) without following a symlink; UserError unless a plain file."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.EMLINK):
+            raise UserError(f"lock file {path} is a symbolic link; remove it (newlogic never follows one)") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UserError(f"lock file {path} is not a regular file; remove it")
+    return fd
+
+
 def _acquire(path: Path, output: Path | str) -> int:
     """An open descriptor of ``path`` holding its exclusive flock; UserError naming the holder when taken.
 
@@ -57,7 +74,7 @@ def _acquire(path: Path, output: Path | str) -> int:
     (opened just before its holder finished) is dropped and taken again on the new file.
     """
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open_lock_file(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:

@@ -21,10 +21,16 @@ ACCURACY_FIGURE = "accuracy_vs_eps"
 TRAINING_CURVES_FIGURE = "training_curves"
 DEPTH_FIGURE = "depth_propagation"
 TABLE_FORMATS = ("csv", "md", "tex")
+REPRODUCTION_EXT = "reproduction"  # {results}/tables/{ablation}.reproduction.{csv,md,tex}: newlogic.report.reproduction
+REPRODUCTION_FIGURE = "reproduction"  # {results}/figures/{ablation}/reproduction.{png,pdf}: published vs regenerated
 SUMMARY_EXT = "summary.json"  # {results}/tables/{ablation}.summary.json: newlogic.report.summary
-# files of a model directory that the workflow tracks (newlogic.store.model_dir documents the rest)
+# the files of a model directory (newlogic.store.model_dir reads them; the workflow tracks metrics and weights)
+CONFIG_FILE = "config.json"  # the training record: options, fingerprint, provenance
 METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.pt"
+LOG_FILE = "log.txt"
+CHECKPOINT_FILE = "checkpoint.pt"
+DIVERGED_FILE = "diverged.json"  # written instead of metrics.json when a loss or weight became non-finite
 
 
 def results_dir(run: str | None = None) -> str:

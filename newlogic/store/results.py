@@ -25,6 +25,7 @@ from newlogic.store.atomic import atomic_write, atomic_write_json
 from newlogic.store.json_file import read_json_object
 
 SCHEMA_VERSION = 2  # 2: attacks run guarded in eval mode, zero-gradient fraction, samples_sha256 (issue 10)
+NOISE_SCHEMA_VERSION = 2  # noise.json (newlogic.evaluation.noise); 2: model_ref.weights_sha256 (issue 22)
 ACCURACY_FIELDS = ("clean_accuracy", "adv_accuracy")
 
 
@@ -57,7 +58,7 @@ def write_result(out_path: Path, result: dict[str, Any], samples: Mapping[str, n
 
     def save(tmp: Path) -> None:
         with tmp.open("wb") as file:
-            np.savez_compressed(file, **samples)
+            np.savez_compressed(file, allow_pickle=False, **samples)
 
     atomic_write(samples_path, save)
     result = {**result, "samples_file": samples_path.name, "samples_sha256": sha256_file(samples_path)}
@@ -82,7 +83,8 @@ def _validate(path: Path, data: dict[str, Any], expected: Mapping[str, Any] | No
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
                 or not 0 <= value <= 1:
             raise UserError(f"result {path}: {key} {value!r} is not a finite accuracy in [0, 1]")
-    reference = data.get("model_ref") if isinstance(data.get("model_ref"), dict) else {}
+    found = data.get("model_ref")
+    reference: dict[str, Any] = found if isinstance(found, dict) else {}
     for key, value in (expected or {}).items():
         if reference.get(key) != value:
             raise UserError(f"result {path} belongs to another model: model_ref {key} {reference.get(key)!r}, "

@@ -115,9 +115,9 @@ class MnistAugment:
 
     def __call__(self, images: torch.Tensor, host: torch.Generator, device: torch.Generator) -> torch.Tensor:
         n, _, height, width = images.shape
-        shape = np.concatenate([self.crop_rotate_theta(n, height, width, host).reshape(n, 6),
+        drawn = np.concatenate([self.crop_rotate_theta(n, height, width, host).reshape(n, 6),
                                 self.erase_boxes(n, height, width, host)], axis=1)
-        shape = torch.from_numpy(shape).to(device=images.device, dtype=images.dtype)
+        shape = torch.from_numpy(drawn).to(device=images.device, dtype=images.dtype)
         grid = affine_grid(shape[:, :6].view(n, 2, 3), height, width)
         out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         noise = torch.randn(out.shape, generator=device, device=out.device, dtype=out.dtype)

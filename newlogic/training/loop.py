@@ -52,7 +52,8 @@ from newlogic.training.losses import (
     weighted_mean,
 )
 from newlogic.training.negatives import NegativeSampler, negative_sampler
-from newlogic.training.options import OPTIMIZERS, SCHEDULES, TrainOptions, resolve_options
+from newlogic.training.optimizers import OPTIMIZERS, SCHEDULES
+from newlogic.training.options import TrainOptions, resolve_options
 from newlogic.training.recipes import recipe
 
 
@@ -146,14 +147,14 @@ def train_step(run: Run, images: torch.Tensor, labels: torch.Tensor, epoch: int,
     config = run.config
     images = run.augment(images, run.random.host, run.random.device)
     count = round(config.negatives_ratio * len(labels))
-    with_negatives = run.negatives is not None and epoch >= config.negatives_start_epoch and count > 0
-    if with_negatives:
-        negatives, weights = run.negatives(images, labels, count, run.random.host, run.random.device)
+    sampler = run.negatives if epoch >= config.negatives_start_epoch and count > 0 else None  # None: no negatives
+    if sampler is not None:
+        negatives, weights = sampler(images, labels, count, run.random.host, run.random.device)
         images = torch.cat([images, negatives])
     scores = run.model(images)
     positive = scores[: len(labels)]
     loss = run.loss(positive, F.one_hot(labels, positive.shape[1]).to(positive.dtype)).mean()
-    if with_negatives:
+    if sampler is not None:
         negative = scores[len(labels):]
         loss = loss + weighted_mean(run.loss(negative, torch.zeros_like(negative)), weights)
     if run.regularizer is not None and epoch >= config.regularization_start_epoch:

@@ -14,6 +14,8 @@ their biases, each mean taken over the pooled elements. The bias terms are signe
 push biases down so a unit fires only when its input fits its pattern.
 """
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -80,8 +82,8 @@ def regularizer_coefficients(spec: ModelSpec) -> MaxFitCoefficients | None:
 
 
 def _pooled_mean(tensors: Sequence[torch.Tensor], transform: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """``mean`` of ``transform(x)`` over all elements of all tensors pooled together."""
-    total = sum(transform(tensor).sum() for tensor in tensors)
+    """``mean`` of ``transform(x)`` over all elements of all (at least one) tensors pooled together."""
+    total = functools.reduce(operator.add, (transform(tensor).sum() for tensor in tensors))
     return total / sum(tensor.numel() for tensor in tensors)
 
 

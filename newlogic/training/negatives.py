@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from newlogic.data_transforms import permute_pixels
 from newlogic.errors import UserError
 
 Negatives = tuple[torch.Tensor, torch.Tensor]
@@ -36,16 +37,6 @@ def _sources(images: torch.Tensor, count: int) -> torch.Tensor:
 def _generator(images: torch.Tensor, host: torch.Generator, device: torch.Generator) -> torch.Generator:
     """Where a batch's permutations are drawn: ``host`` for CPU images, else the device generator."""
     return host if images.device.type == "cpu" else device
-
-
-def permute_pixels(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One random order of the ``H·W`` pixel positions, the same for every image and channel.
-
-    The order is drawn on ``generator``'s device (moved to the images' device if that differs).
-    """
-    batch, channels, height, width = images.shape
-    order = torch.randperm(height * width, generator=generator, device=generator.device).to(images.device)
-    return images.reshape(batch, channels, height * width)[:, :, order].reshape(images.shape)
 
 
 def block_order(size: int, block: int, generator: torch.Generator) -> torch.Tensor:

@@ -1,33 +1,21 @@
-"""Training options: ``TrainOptions``, optimisers and schedules, resolved from a dataset's recipe (SPEC §2)."""
+"""Training options: ``TrainOptions`` resolved from a dataset's recipe (SPEC §2), without torch.
+
+The optimisers and schedules these names choose are built in ``newlogic.training.optimizers``.
+"""
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-import torch
-from torch import nn
-from torch.optim import lr_scheduler
-
 from newlogic.errors import UserError
-from newlogic.nn.init import INIT_METHODS
-from newlogic.nn.models import ArchOptions
+from newlogic.nn.options import INIT_METHOD_NAMES, ArchOptions
 from newlogic.options import NON_NEGATIVE, POSITIVE, Range, check_ranges, from_dict
-from newlogic.training.augment import AUGMENTATIONS
 from newlogic.training.recipes import recipe
 
-OPTIMIZERS: dict[str, Callable[[list[nn.Parameter], "TrainOptions"], torch.optim.Optimizer]] = {
-    "adam": lambda params, c: torch.optim.Adam(params, lr=c.lr, amsgrad=c.amsgrad, weight_decay=c.weight_decay),
-    "sgd": lambda params, c: torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay),
-}
-
-# learning-rate schedules, stepped once per epoch
-SCHEDULES: dict[str, Callable[[torch.optim.Optimizer, "TrainOptions"], lr_scheduler.LRScheduler]] = {
-    "none": lambda opt, c: lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0),
-    "cosine": lambda opt, c: lr_scheduler.CosineAnnealingLR(opt, T_max=c.epochs, eta_min=c.schedule_min_lr),
-    "step": lambda opt, c: lr_scheduler.StepLR(opt, step_size=c.schedule_step_epochs, gamma=c.schedule_gamma),
-    "exponential": lambda opt, c: lr_scheduler.ExponentialLR(opt, gamma=c.schedule_gamma),
-}
+OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd")  # keys of newlogic.training.optimizers.OPTIMIZERS
+# learning-rate schedules, stepped once per epoch: keys of newlogic.training.optimizers.SCHEDULES
+SCHEDULE_NAMES: tuple[str, ...] = ("none", "cosine", "step", "exponential")
+AUGMENTATION_NAMES: tuple[str, ...] = ("none", "mnist", "cifar10")  # keys of newlogic.training.augment.AUGMENTATIONS
 
 RAMP_FRACTION = Range(0, 1, low_open=True)  # a ramp must finish within training
 # each ramp's forms: its per-step ArchOptions field, then its TrainOptions fields in epochs and as a fraction
@@ -80,7 +68,8 @@ class TrainOptions:
     eval_batch_size: Annotated[int, POSITIVE] = 1000
 
     def __post_init__(self) -> None:
-        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTATIONS, "init": INIT_METHODS}
+        choices = {"optimizer": OPTIMIZER_NAMES, "schedule": SCHEDULE_NAMES, "augment": AUGMENTATION_NAMES,
+                   "init": INIT_METHOD_NAMES}
         for key, valid in choices.items():
             if getattr(self, key) not in valid:
                 raise UserError(f"unknown training.{key} {getattr(self, key)!r}; valid: {', '.join(valid)}")
@@ -118,7 +107,7 @@ def resolve_options(
     config = from_dict(TrainOptions, {**base.training, **dropped, **training}, "training")
     options = from_dict(ArchOptions, {**base.architecture, **architecture}, "architecture")
     steps = math.ceil(train_size / config.batch_size)
-    sizes: dict[str, float] = {}
+    sizes: dict[str, Any] = {}  # ArchOptions ramp-step fields (floats), for dataclasses.replace
     for step_key, epochs_key, fraction_key in RAMP_FORMS.values():
         epochs, fraction = getattr(config, epochs_key), getattr(config, fraction_key)
         if fraction is not None:

@@ -1,7 +1,7 @@
 """Per-dataset training recipes (SPEC §2–§3): the defaults a config's overrides apply on top of.
 
 ``training`` keys are ``newlogic.training.options.TrainOptions`` fields, ``architecture`` keys are
-``newlogic.nn.models.ArchOptions`` fields; ``run_training`` merges a config's overrides over
+``newlogic.nn.options.ArchOptions`` fields; ``run_training`` merges a config's overrides over
 these and validates the result.
 
 Every recipe states its ramps (ReLU→ReLog strength s, curvature a) as a fraction of training;

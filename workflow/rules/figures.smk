@@ -36,19 +36,20 @@ rule figures_model:
     params:
         model_dir=model_dir,
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
-        options=json.dumps(config.get("figures", {}), sort_keys=True),
+        options=json_for_html(config.get("figures", {}), sort_keys=True),
         data_dir=config["data_dir"],
         device=config["device"],
     shell:
-        "OMP_NUM_THREADS={threads} newlogic figures model --model-dir {params.model_dir}"
-        " --out-dir {params.out_dir} --results {input.results} --options {params.options:q}"
-        " --seed {wildcards.seed} --data-dir {params.data_dir} --device {params.device} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} newlogic figures model --model-dir {params.model_dir:q}"
+        " --out-dir {params.out_dir:q} --results {input.results:q} --options {params.options:q}"
+        " --seed {wildcards.seed:q} --data-dir {params.data_dir:q} --device {params.device:q} > {log:q} 2>&1"
 
 
 rule figures_ablation:
     input:
         results=ablation_results,
         metrics=ablation_metrics,
+        config=CONFIG_JSON,
     output:
         **{
             f"{name}_png": report_png(
@@ -65,10 +66,11 @@ rule figures_ablation:
         "../envs/newlogic.yaml"
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
-        labels=ablation_labels,
+        # ABLATION_FIGURES_DIR is {results}/figures/{ablation}: the results folder is two levels up
+        results_dir=lambda wildcards, output: os.path.dirname(os.path.dirname(os.path.dirname(output[0]))),
     shell:
-        "newlogic figures ablation --results {input.results} --metrics {input.metrics}"
-        " --out-dir {params.out_dir} --labels {params.labels:q} --title {wildcards.ablation:q} > {log} 2>&1"
+        "newlogic figures ablation --config {input.config:q} --ablation {wildcards.ablation:q}"
+        " --results-dir {params.results_dir:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule figures_depth:
@@ -92,4 +94,4 @@ rule figures_depth:
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.png),
     shell:
-        "newlogic figures depth --depth-json {input} --out-dir {params.out_dir} > {log} 2>&1"
+        "newlogic figures depth --depth-json {input:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

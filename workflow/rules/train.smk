@@ -28,11 +28,11 @@ rule train:
         runtime=60,
     params:
         out=model_dir,
-        training=json.dumps(config.get("training", {}), sort_keys=True),
-        architecture=json.dumps(config.get("architecture", {}), sort_keys=True),
+        training=json_for_html(config.get("training", {}), sort_keys=True),
+        architecture=json_for_html(config.get("architecture", {}), sort_keys=True),
         data_dir=config["data_dir"],
         device=config["device"],
     shell:
-        "OMP_NUM_THREADS={threads} newlogic train --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed}"
-        " --out {params.out} --data-dir {params.data_dir} --device {params.device}"
-        " --training {params.training:q} --architecture {params.architecture:q} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} newlogic train --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
+        " --seed {wildcards.seed:q} --out {params.out:q} --data-dir {params.data_dir:q} --device {params.device:q}"
+        " --training {params.training:q} --architecture {params.architecture:q} > {log:q} 2>&1"

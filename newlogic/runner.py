@@ -1,5 +1,8 @@
 """One evaluation process per trained (model, seed): all of its attack settings, noise rejection and checks (issue 13).
 
+Above ``newlogic.evaluation`` and ``newlogic.report`` in the layers (``[tool.importlinter]``): it runs the
+evaluation, then the masking checks of the report on its results.
+
 The model is loaded (and its weights hashed) once, the test split read once and only if some
 output is missing; the clean scores and zero-gradient flags on it are measured once for all
 settings and noise rejection (``newlogic.evaluation.shuffled``). The caching is per output, as
@@ -23,11 +26,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from newlogic.attacks.request import attack_requests
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
 from newlogic.evaluation.evaluate import LoadedModel, attack_setting, load_model
 from newlogic.evaluation.noise import noise_rejection, noise_up_to_date
-from newlogic.evaluation.settings import attack_requests
 from newlogic.evaluation.shuffled import lazy_shuffled_test
 from newlogic.report.checks import write_checks
 from newlogic.spec import canonical_name
@@ -42,7 +45,7 @@ def evaluate_model(model_dir: Path, settings: Mapping[str, Mapping[str, Any]], *
                    ) -> dict[str, Path]:
     """Every setting of ``settings`` (config name → setting) on the model in ``model_dir``, then noise and checks.
 
-    ``settings`` are workflow-config settings (``newlogic.evaluation.settings``); each result goes
+    ``settings`` are workflow-config settings (``newlogic.attacks.request``); each result goes
     to ``{out_dir}/{name}.json`` (+ ``.npz``). Noise rejection goes to ``noise_out`` and the checks
     over these results to ``checks_out``, each only when given. Returns the files, by setting
     name, ``noise`` and ``checks``.

@@ -1,0 +1,47 @@
+"""Every check a job would run on the workflow config, at parse time (``snakemake -n`` names a bad value).
+
+Above the attack catalog, the training options and the figure options in the layers (it asks each of
+them), below the CLI and the workflow; like everything planning imports, it imports no torch,
+scikit-learn or matplotlib (``tests/test_planning.py``). The config model itself (ablations, models,
+settings) is ``newlogic.study``.
+"""
+
+from typing import Any
+
+from newlogic.attacks import resolve_setting
+from newlogic.attacks.request import attack_request
+from newlogic.datasets import dataset_info
+from newlogic.errors import UserError
+from newlogic.figures.options import FigureOptions
+from newlogic.names import check_safe_name
+from newlogic.options import from_dict
+from newlogic.study import ablations
+from newlogic.training.options import resolve_options
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """Run every check the jobs would run on ``config``; the first bad value raises a UserError naming it.
+
+    Checks the dataset (``dataset_info``), the run and setting names (``check_safe_name``), the
+    ablations (model names, duplicates, setting ids), the ``training`` and ``architecture``
+    overrides against the dataset's recipe (``resolve_options``), every attack setting
+    (``resolve_setting``: names, parameters, ranges, ε) and its surrogate's name, and ``figures``
+    (``FigureOptions``, its gallery's attack setting).
+    """
+    dataset = dataset_info(config["dataset"]).name  # an unknown dataset: a UserError listing the registered ones
+    if config.get("run") is not None:
+        check_safe_name(config["run"], "run")
+    for name in config.get("attacks", {}):
+        check_safe_name(name, "attack setting")
+    ablations(config)
+    resolve_options(dataset, dict(config.get("training") or {}), dict(config.get("architecture") or {}), train_size=1)
+    for name, setting in config.get("attacks", {}).items():
+        try:
+            resolve_setting(attack_request(name, setting, dataset).attack, dataset)  # the surrogate's name too
+        except UserError as error:
+            raise UserError(f"attack setting {name!r}: {error}") from None
+    figures = from_dict(FigureOptions, dict(config.get("figures") or {}), "figures")
+    try:
+        resolve_setting(figures.gallery_setting, dataset)
+    except UserError as error:
+        raise UserError(f"figures.gallery_setting: {error}") from None
