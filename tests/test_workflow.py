@@ -112,6 +112,7 @@ def tiny_demo_config(tmp_path: Path) -> Path:
         "device": "auto",
         "seeds": [0],
         "training": {"epochs": 2, "relog_ramp_epochs": 1, "augment": "none"},
+        "strong_suite": {"profile": "quick", "limit": 20},
         "attacks": {
             "fgsm_0.1": {"attack": "fgsm", "eps": 0.1, "limit": 60},
             "fgsm_0.3": {"attack": "fgsm", "eps": 0.3, "limit": 60},
