@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newlogic.attacks.catalog import DEFAULT_CLIP, NORMALIZED, NORMALIZED_NOTE
+from newlogic.attacks.catalog import CATALOG, DEFAULT_CLIP, NORMALIZED, NORMALIZED_NOTE, SCALE_NOTE
 from newlogic.attacks.suite import expand_strong_suite
 from newlogic.config_file import parse_config_text, read_config_file
 from newlogic.errors import UserError
@@ -89,11 +89,26 @@ def _unique_models(ablation: str, models: tuple[ModelEntry, ...]) -> tuple[Model
     return models
 
 
+def _scale_dependent(setting: dict[str, Any]) -> str | None:
+    """The attack of a column whose preset keeps the 2019 code's score-scale dependence (the catalog's), else None."""
+    name = setting["base_attack"] if "base_attack" in setting else setting["attack"]
+    entry = CATALOG.get(name)
+    if entry is None:
+        return None
+    return name if setting.get("preset", entry.default_preset) in entry.scale_dependent_presets else None
+
+
 def _caption(caption: str, settings: list[dict[str, Any]]) -> str:
-    """The config's caption, plus ``NORMALIZED_NOTE`` when a column uses the paper's threat model."""
+    """The config's caption, plus ``NORMALIZED_NOTE`` when a column uses the paper's threat model and
+    ``SCALE_NOTE`` when a column's attack depends on the score scale (the paper preset's 2019 attacks)."""
     clips = {setting.get("normalized_clip", DEFAULT_CLIP) for setting in settings
              if setting.get("threat_model") == NORMALIZED}
     notes = [NORMALIZED_NOTE.format(clip=clip) for clip in sorted(clips)]
+    scale_dependent = sorted({name for name in map(_scale_dependent, settings) if name})
+    if scale_dependent:
+        notes.append(SCALE_NOTE.format(attacks=", ".join(scale_dependent)))
+    if notes and caption and not caption.rstrip().endswith((".", "!", "?")):
+        caption = caption.rstrip() + "."
     return " ".join([caption, *notes]).strip()
 
 

@@ -38,6 +38,9 @@ PIXELS = "pixels"
 NORMALIZED = "normalized"
 THREAT_MODELS = (PIXELS, NORMALIZED)
 DEFAULT_CLIP = 3.0  # the journal's ±3
+SCALE_NOTE = ("Columns of the paper preset ({attacks}) run the 2019 code's attacks: their accuracy changes when a "
+              "model's scores are multiplied by a constant (docs/results.md, \"Score scale\"); the worst case "
+              "and the strong suite do not.")
 NORMALIZED_NOTE = ("Threat model: the paper's, ε in normalised units (x − mean)/std and clip ±{clip:g} "
                    "(SPEC §3 calls it a flaw), for the settings with threat_model: normalized.")
 CLIP_MIN, CLIP_MAX = 0.0, 1.0
@@ -128,7 +131,9 @@ class AttackEntry:
     ``per_sample_norm``: a minimal-perturbation attack without an ε, whose per-sample norms in
     this norm join that norm's worst cases. ``needs_surrogate``: crafted on another model
     (``base_attack``). ``summarize_records``: a function of ``module`` turning the attack's
-    per-sample records into result fields (``RECORD_FIELDS``).
+    per-sample records into result fields (``RECORD_FIELDS``). ``scale_dependent_presets``: presets that
+    keep the 2019 code's behaviour, whose accuracy changes when the scores are multiplied by a constant
+    (``bench/scale_invariance.py``): tables with such a column say so in their caption.
     """
 
     name: str
@@ -145,6 +150,7 @@ class AttackEntry:
     per_sample_norm: str | None = None
     needs_surrogate: bool = False
     summarize_records: str | None = None
+    scale_dependent_presets: tuple[str, ...] = ()  # presets whose accuracy moves with the score scale (the 2019 code's)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -166,16 +172,17 @@ ENTRIES = (
     AttackEntry("fgsm", _ATTACKS + "gradient", "fgsm", "one_step", "linf",
                 {"paper": {"eps": 0.3}, "strong": {"eps": EPS_LINF, "loss": "margin"}},
                 "FGSM: one L∞ step of ε along sign(∇x loss) (paper: cleverhans CE; strong: per-sample loss)",
-                choices={"loss": LOSSES}),
+                choices={"loss": LOSSES}, scale_dependent_presets=("paper",)),
     AttackEntry("fgm_l2", _ATTACKS + "gradient", "fgm_l2", "one_step", "l2",
                 {"paper": {"eps": 2.0}, "strong": {"eps": EPS_L2, "loss": "margin"}},
                 "FGM L2: one step of L2 length ε along ∇x loss (paper: cleverhans CE; strong: exactly ε)",
-                choices={"loss": LOSSES}),
+                choices={"loss": LOSSES}, scale_dependent_presets=("paper",)),
     AttackEntry("bim", _ATTACKS + "gradient", "bim", "iterative", "linf",
                 {"paper": {"eps": 0.3, "nb_iter": 5, "eps_iter": PAPER_STEP},
                  "strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP, "loss": "margin"}},
                 "BIM: nb_iter projected L∞ steps of eps_iter (paper: cleverhans CE; strong: per-sample loss)",
-                choices={"loss": LOSSES}, unbounded=linf_unbounded, budget=lambda p: p["nb_iter"]),
+                choices={"loss": LOSSES}, unbounded=linf_unbounded, budget=lambda p: p["nb_iter"],
+                scale_dependent_presets=("paper",)),
     AttackEntry("pgd", _ATTACKS + "pgd", "pgd", "iterative", "linf",
                 {"strong": {"eps": EPS_LINF, "nb_iter": 40, "eps_iter": STRONG_STEP, "restarts": 3, "loss": "margin"}},
                 "PGD: BIM from random starts, restarts on the samples not yet fooled", choices={"loss": LOSSES},
@@ -193,7 +200,7 @@ ENTRIES = (
                  "strong": {"binary_search_steps": 9, "max_iterations": 1000, "lr": 1e-2, "initial_const": 1e-3,
                             "confidence": 0.0, "abort_early": True}},
                 "C&W L2: Adam in tanh space on c·max(margin + κ, 0) + L2², binary search on c",
-                unbounded=cw_unbounded, per_sample_norm="l2"),
+                unbounded=cw_unbounded, per_sample_norm="l2", scale_dependent_presets=("paper",)),
     AttackEntry("spsa", _ATTACKS + "spsa", "spsa", "black_box", "linf",
                 {"paper": {"eps": 0.3, "nb_iter": 50, "spsa_samples": 128, "learning_rate": 0.01, "delta": 0.01,
                            "num_images": 1500},
@@ -203,7 +210,7 @@ ENTRIES = (
     AttackEntry("max_confidence", _ATTACKS + "max_confidence", "max_confidence", "iterative", "linf",
                 {"paper": {"eps": 0.3, "nb_iter": 5, "eps_iter": PAPER_STEP, "rand_init": False}},
                 "MaxConfidence: targeted PGD to every wrong class, keep the most confident misclassification",
-                unbounded=linf_unbounded),
+                unbounded=linf_unbounded, scale_dependent_presets=("paper",)),
     AttackEntry("jsma", _ATTACKS + "saliency", "jsma", "iterative", "l0",
                 {"paper": {"theta": 1.0, "gamma": 0.1, "target": "random"}},
                 "JSMA: raise the two most salient pixels towards a target class until it wins or γ of the pixels "
