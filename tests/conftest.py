@@ -16,6 +16,7 @@ QUICK_SETTINGS = {
     "cw_l2": {"max_iterations": 20}, "spsa": {"nb_iter": 3, "spsa_samples": 8},
     "max_confidence": {}, "jsma": {"gamma": 0.02}, "transfer": {"base_attack": "pgd", "nb_iter": 5},
     "autoattack": {"apgd_steps": 3, "fab_steps": 3, "square_queries": 10}, "uniform_noise": {},
+    "square": {"square_queries": 10},
     "adaptive": {"nb_iter": 10, "restarts": 2},
 }
 

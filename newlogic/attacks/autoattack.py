@@ -72,6 +72,12 @@ def autoattack(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Reso
     return adv
 
 
+def square(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
+           context: AttackContext) -> torch.Tensor:
+    """Square alone (the catalog's ``square``, a black-box attack): torchattacks's, as in the chain."""
+    return _square(target, attack.params, context)(x, y).detach()
+
+
 def chain_robust_accuracy(survived: np.ndarray, components: list[str]) -> dict[str, float]:
     """The robust accuracy after each attack of the chain, by name: the fraction of samples that survived it."""
     return {name: float((survived > position).mean()) for position, name in enumerate(components)}

@@ -227,6 +227,11 @@ ENTRIES = (
                 choices={"norm": ("Linf", "L2"), "components": AUTOATTACK_COMPONENTS},
                 unbounded=autoattack_unbounded, budget=autoattack_budget,
                 summarize_records="summarize_records"),
+    # AutoAttack's gradient-free member on its own: a black-box attack (its weakness at a small budget is no masking)
+    AttackEntry("square", _ATTACKS + "autoattack", "square", "black_box", lambda p: p["norm"].lower(),
+                {"strong": {"eps": EPS_LINF, "norm": "Linf", "square_queries": 5000, "restarts": 1}},
+                "Square: random-search attack of AutoAttack (Andriushchenko et al. 2020), queries only",
+                choices={"norm": ("Linf", "L2")}, unbounded=autoattack_unbounded),
     AttackEntry("uniform_noise", _ATTACKS + "uniform_noise", "uniform_noise", "noise", "linf",
                 {"paper": {"eps": 0.3}, "strong": {"eps": EPS_LINF}},
                 "uniform noise: every pixel moved by U(−ε, ε), the baseline an attack must beat"),

@@ -3,13 +3,14 @@
 A table's worst case is only as strong as the attacks behind it (Carlini et al. 2019 §4; Croce &
 Hein 2020). So every shipped config runs, on every model of every ablation and at every ε that a
 table column of that ablation is bounded by (pixel threat model, not unbounded), the members of
-``SUITE``: AutoAttack's gradient and gradient-free parts (APGD-CE, APGD-T with the targeted DLR
-loss, Square; L2: APGD-CE, APGD-T) and the adaptive attack through the logic layers' smooth
-surrogate (``adaptive``), each as configured and, at each norm's largest ε, once more with twice
-its budget (twice the restarts, so twice steps × restarts: the convergence check). The settings are added to the
-config before anything reads it (``expand_strong_suite``), with ids ``suite_<member>_<norm>_<ε>``
-and ``…_x2``, and to each ablation's ``suite`` list: evaluated and part of every worst case,
-never a table column.
+``PROFILES``: AutoAttack's gradient part (APGD-CE, APGD-T with the targeted DLR loss; L∞ and L2),
+its gradient-free Square on its own (the catalog's black-box ``square``; L∞) and the adaptive
+attack through the logic layers' smooth surrogate (``adaptive``; L∞). At each norm's largest ε
+the gradient members run once more with twice their budget (twice the restarts, so twice steps ×
+restarts: the convergence check; Square's weakness at a small budget is no sign of masking).
+The settings are added to the config before anything reads it (``expand_strong_suite``), with
+ids ``suite_<member>_<norm>_<ε>`` and ``…_x2``, and to each ablation's ``suite`` list: evaluated
+and part of every worst case, never a table column.
 
 The config's ``strong_suite`` mapping chooses ``profile`` (``standard``: RobustBench's budget;
 ``quick``: a cheap budget for the laptop demo) and ``limit`` (images per model and seed, the
@@ -32,15 +33,13 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "standard": {
         "apgd": {"attack": "autoattack", "preset": "strong", "components": ["apgd-ce", "apgd-t"],
                  "apgd_steps": 100, "restarts": 1},
-        "square": {"attack": "autoattack", "preset": "strong", "components": ["square"], "square_queries": 5000,
-                   "restarts": 1},
+        "square": {"attack": "square", "preset": "strong", "square_queries": 5000, "restarts": 1},
         "adaptive": {"attack": "adaptive", "preset": "strong"},
     },
     "quick": {
         "apgd": {"attack": "autoattack", "preset": "strong", "components": ["apgd-ce", "apgd-t"],
                  "apgd_steps": 10, "restarts": 1},
-        "square": {"attack": "autoattack", "preset": "strong", "components": ["square"], "square_queries": 100,
-                   "restarts": 1},
+        "square": {"attack": "square", "preset": "strong", "square_queries": 100, "restarts": 1},
         "adaptive": {"attack": "adaptive", "preset": "strong", "nb_iter": 20, "restarts": 1},
     },
 }
@@ -56,7 +55,7 @@ def _budgeted(setting: dict[str, Any], factor: int) -> dict[str, Any]:
 
 def _member_setting(template: dict[str, Any], norm: str, eps: float, limit: int) -> dict[str, Any]:
     setting = {**template, "eps": eps, "limit": limit}
-    if template["attack"] == "autoattack":
+    if template["attack"] in ("autoattack", "square"):
         setting["norm"] = AUTOATTACK_NORMS[norm]
     return setting
 
@@ -77,9 +76,9 @@ def table_eps(settings: Mapping[str, Mapping[str, Any]], dataset: str) -> list[t
 
 
 def suite_settings(pairs: list[tuple[str, float]], profile: str, limit: int) -> dict[str, dict[str, Any]]:
-    """The suite's settings (id → setting) at each (norm, ε) of ``pairs``; at each norm's largest ε, each member
-    has a twin with twice its budget (the convergence check needs one ε per threat, and the largest ε is where an
-    unconverged attack leaves the most accuracy on the table)."""
+    """The suite's settings (id → setting) at each (norm, ε) of ``pairs``; at each norm's largest ε, each gradient
+    member (one with a catalog ``budget``) has a twin with twice its budget (the convergence check needs one ε per
+    threat, and the largest ε is where an unconverged attack leaves the most accuracy on the table)."""
     if profile not in PROFILES:
         raise UserError(f"strong_suite.profile {profile!r} is not valid; valid: {', '.join(PROFILES)}")
     largest = {norm: max(eps for n, eps in pairs if n == norm) for norm, _ in pairs}
@@ -92,7 +91,7 @@ def suite_settings(pairs: list[tuple[str, float]], profile: str, limit: int) -> 
             base = f"{SUITE_PREFIX}{member}_{norm}_{eps:g}"
             label = f"{member} {norm} ε={eps:g}"
             settings[base] = {**_member_setting(template, norm, eps, limit), "label": f"Suite: {label}"}
-            if eps == largest[norm]:
+            if eps == largest[norm] and attack_entry(template["attack"]).budget is not None:
                 settings[base + DOUBLED] = {**_member_setting(_budgeted(template, 2), norm, eps, limit),
                                             "label": f"Suite: {label} (2× budget)"}
     return settings
