@@ -178,8 +178,9 @@ def main() -> None:
     reference = work / "reference"
     run(train_argv(reference), log)
     train_seconds = json.loads((reference / "metrics.json").read_text())["training_seconds"]
-    run(attack_argv(reference, reference / "bim.json"), log)
-    attack_seconds = json.loads((reference / "bim.json").read_text())["seconds_total"]
+    reference_result = fresh(work / "reference-attack") / "bim.json"  # results never go into a model directory
+    run(attack_argv(reference, reference_result), log)
+    attack_seconds = json.loads(reference_result.read_text())["seconds_total"]
 
     identical = {"train": 0, "attack": 0}
     for trial in range(args.trials):
@@ -198,8 +199,8 @@ def main() -> None:
                                                         out.with_suffix(".partial.npz"), delay, kind),
             attack_seconds)
         run(attack_argv(reference, out), log)
-        identical["attack"] += same_attack(out, reference / "bim.json")
-        print(f"attack trial {trial}: {kind}, exit {code}, identical {same_attack(out, reference / 'bim.json')}",
+        identical["attack"] += same_attack(out, reference_result)
+        print(f"attack trial {trial}: {kind}, exit {code}, identical {same_attack(out, reference_result)}",
               file=sys.stderr, flush=True)
     print(f"train_resumed_identical {identical['train']}/{args.trials}")
     print(f"attack_resumed_identical {identical['attack']}/{args.attack_trials}")

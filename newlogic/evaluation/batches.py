@@ -96,7 +96,7 @@ def attack_batch(test: ShuffledTest, attack: ResolvedAttack, target: nn.Module, 
     if not bool(clean_scores.isfinite().all() and adv_scores.isfinite().all()):
         raise UserError(f"the model's scores under attack {attack.name} are not finite (NaN or inf); no result is "
                         "written: its weights or inputs are numerically broken, train it again")
-    record: dict[str, np.ndarray | float] = {
+    record: dict[str, torch.Tensor] = {
         "label": y,
         "clean_pred": clean_scores.argmax(dim=1),
         "adv_pred": adv_scores.argmax(dim=1),
@@ -115,9 +115,9 @@ def attack_batch(test: ShuffledTest, attack: ResolvedAttack, target: nn.Module, 
     if context.records:  # per-sample measurements of the attack (AutoAttack: attacks of the chain survived)
         record.update(context.records)
         context.records.clear()
-    record = {key: value.cpu().numpy() for key, value in record.items()}
-    record["seconds"] = seconds
-    return record
+    arrays: dict[str, np.ndarray | float] = {key: value.cpu().numpy() for key, value in record.items()}
+    arrays["seconds"] = seconds
+    return arrays
 
 
 def run_batches(attack_one: Callable[[int, int], dict[str, Any]], count: int, batch_size: int, desc: str,

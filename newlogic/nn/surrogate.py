@@ -47,7 +47,7 @@ class SurrogateMode:
 @contextmanager
 def surrogate_gradients(model: nn.Module, temperature: float) -> Iterator[SurrogateMode]:
     """Every ``SmoothBackward`` layer of ``model`` with surrogate temperature τ inside the block, as before after."""
-    layers = [module for module in model.modules() if isinstance(module, SmoothBackward)]
+    layers: list[SmoothBackward] = [module for module in model.modules() if isinstance(module, SmoothBackward)]
     previous = [layer.surrogate_temperature for layer in layers]
     mode = SurrogateMode(layers)
     try:
