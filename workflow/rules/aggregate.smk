@@ -15,6 +15,8 @@ localrules:
 rule config_json:
     output:
         CONFIG_JSON,
+    log:
+        "logs/config_json.log",  # nothing to log: the file is written in this process
     run:
         atomic_write_text(Path(output[0]), CONFIG_TEXT)
 

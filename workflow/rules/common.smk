@@ -31,8 +31,11 @@ if workflow.is_main_process:  # the dry run and the scheduling process; jobs par
         sys.exit(f"config error: {error}")
 ABLATIONS = ablations(config)
 try:  # ablations with a published counterpart (newlogic.report.reproduction): its mapping must hold on their models
-    PUBLISHED = [name for name, ablation in ABLATIONS.items()
-                 if resolve_mapping(config["ablations"][name], [e.name for e in ablation.models], ablation.settings, name)]
+    PUBLISHED = [
+        name
+        for name, ablation in ABLATIONS.items()
+        if resolve_mapping(config["ablations"][name], [e.name for e in ablation.models], ablation.settings, name)
+    ]
 except UserError as error:
     sys.exit(f"config error: {error}")
 WILDCARDS = {"results": RESULTS, "dataset": "{dataset}", "model": "{model}", "seed": "{seed}", "setting": "{setting}"}
