@@ -20,7 +20,7 @@ from newlogic.store.results import NOISE_SCHEMA_VERSION, SCHEMA_VERSION, sha256_
 
 KINDS = {"fgsm": "one_step", "fgm_l2": "one_step", "bim": "iterative", "pgd": "iterative", "cw_l2": "iterative",
          "max_confidence": "iterative", "spsa": "black_box", "transfer": "transfer", "autoattack": "ensemble",
-         "uniform_noise": "noise"}
+         "uniform_noise": "noise", "square": "black_box", "adaptive": "adaptive"}
 NORMS = {"fgm_l2": "l2", "cw_l2": "l2"}
 PARAMETERS = {"bim": {"nb_iter": 5}, "pgd": {"nb_iter": 40, "restarts": 3}}
 

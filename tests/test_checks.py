@@ -238,6 +238,25 @@ def test_twice_the_budget_must_stay_within_the_interval(tmp_path: Path) -> None:
     assert report["verdict"] == "masking suspected"
 
 
+def test_a_doubled_budget_below_the_interval_but_not_significantly_lower_is_no_flag(tmp_path: Path) -> None:
+    """2 % → 0 % on 50 images lies below the Clopper–Pearson interval [0.05 %, 10.6 %] but is one image."""
+    single = write_result(tmp_path, "pgd", correct(0.02, 50), attack="pgd", eps=0.3,
+                          parameters={"nb_iter": 40, "restarts": 1})
+    double = write_result(tmp_path, "pgd_x2", correct(0.0, 50), attack="pgd", eps=0.3,
+                          parameters={"nb_iter": 40, "restarts": 2})
+    report = write_checks([single, double], tmp_path / "checks.json")
+    assert {c["check"]: c["status"] for c in report["checks"]}["budget_doubled"] == "passed"
+
+
+def test_a_black_box_attack_as_weak_as_noise_is_no_sign_of_masking(tmp_path: Path) -> None:
+    noise = write_result(tmp_path, "noise_0.1", correct(0.94, 50), attack="uniform_noise", eps=0.1)
+    square = write_result(tmp_path, "square_0.1", correct(0.86, 50), attack="square", eps=0.1,
+                          parameters={"norm": "Linf", "square_queries": 100, "restarts": 1})
+    assert flags_of([noise, square], tmp_path) == {}
+    fgsm = write_result(tmp_path, "fgsm_0.1", correct(0.86, 50), attack="fgsm", eps=0.1)
+    assert flags_of([noise, fgsm], tmp_path) == {"noise_not_beaten": [["noise_0.1", "fgsm_0.1"]]}
+
+
 def test_an_adaptive_attack_beating_the_best_standard_attack_flags_the_model(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pgd = write_result(tmp_path, "pgd", correct(0.60), attack="pgd", eps=0.3)

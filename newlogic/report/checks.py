@@ -216,7 +216,9 @@ def check_budget_doubled(results: list[Result]) -> Outcome:
 
     For results ``x`` and ``y`` of one attack at one threat with ``budget(y) = 2·budget(x)``, on
     their shared samples: flagged when ``acc(y)`` is below the 95 % Clopper–Pearson interval of
-    ``acc(x)``; the strong suite has not converged, so no worst case from it is trusted.
+    ``acc(x)`` and significantly below it (``below``: McNemar plus the minimum effect, so that 2 %
+    → 0 % on 50 images is no flag); the strong suite has not converged, so no worst case from it is
+    trusted.
     """
     def found() -> Found:
         for (x, budget_x), (y, budget_y) in ((p, q) for a, b in combinations(_ranked(results), 2)
@@ -232,7 +234,7 @@ def check_budget_doubled(results: list[Result]) -> Outcome:
                 low = _lower_bound(comparison.second, comparison.count)
                 yield Flag(f"{decision.describe(y.setting, x.setting)}: twice the budget lowers the accuracy below "
                            f"the 95 % interval [{low:.1%}, …] of {x.setting}: not converged", x.setting,
-                           (x.setting, y.setting)) if comparison.first < low else PASSED
+                           (x.setting, y.setting)) if decision.outcome == FLAGGED and comparison.first < low else PASSED
     return _outcome(found(), "the strong suite's attack again with twice the budget (steps and restarts) at an ε")
 
 
@@ -297,14 +299,15 @@ def check_unbounded(results: list[Result]) -> Outcome:
 def check_noise(results: list[Result]) -> Outcome:
     """An attack must leave significantly less accuracy than uniform ±ε noise (Carlini et al. 2019 §5).
 
-    For every white-box or black-box result and a ``uniform_noise`` result at the same norm and ε:
+    For every attack on the model's gradients (a black-box attack at a small budget may be as weak as
+    noise without any masking) and a ``uniform_noise`` result at the same norm and ε:
     passed when the attack is ``MIN_EFFECT`` below the noise with McNemar's p < α on the common
     samples, or leaves at most ``UNBOUNDED_MAX_ACCURACY`` (nothing left to fool); else flagged
     (suspect: the attack); inconclusive on fewer than ``MIN_SAMPLES`` common samples.
     """
     def found() -> Found:
         noises = [r for r in results if r.kind == "noise"]
-        for attack in (r for r in results if r.kind in (*GRADIENT_KINDS, "black_box")):
+        for attack in (r for r in results if r.kind in GRADIENT_KINDS):
             for noise in (n for n in noises if attack.same_bound(n)):
                 if attack.data["adv_accuracy"] <= UNBOUNDED_MAX_ACCURACY:
                     yield PASSED  # nothing left to fool
