@@ -22,7 +22,6 @@ from newlogic.report.reproduction import (
     RegeneratedCell,
     RegeneratedRow,
     build_reproduction,
-    clopper_pearson,
     kendall_tau_b,
     load_published,
     reproduction_of,
@@ -35,6 +34,7 @@ from newlogic.report.reproduction import (
 )
 from newlogic.report.summary import summarize
 from newlogic.spec import canonical_name
+from newlogic.stats import clopper_pearson
 from newlogic.store import paths
 from newlogic.study import ablations, load_config
 
@@ -206,6 +206,7 @@ def test_intervals_t_over_seeds_and_clopper_pearson_for_one_seed() -> None:
     assert (low, high) == pytest.approx(expected)
     assert clopper_pearson(7, 100) == pytest.approx(tuple(stats.binomtest(7, 100).proportion_ci(method="exact")))
     assert clopper_pearson(0, 10)[0] == 0.0 and clopper_pearson(10, 10)[1] == 1.0
+    assert t_interval([0.0, 0.07]) == (0.0, pytest.approx(0.035 + 12.706 * 0.035, abs=1e-3))  # cut at 0: s/√n = 0.035
     table = load_published(SOURCE, "mnist")
     row = RegeneratedRow("relu", "Baseline", "Baseline (relu)",
                          {"clean": RegeneratedCell((0.99,), None, 990, 1000)})

@@ -54,7 +54,7 @@ import yaml
 from newlogic.errors import UserError
 from newlogic.report import escape
 from newlogic.spec import canonical_name
-from newlogic.stats import sample_std, welch_p
+from newlogic.stats import clopper_pearson, sample_std, welch_p
 from newlogic.store import paths
 
 if TYPE_CHECKING:
@@ -221,7 +221,8 @@ class RegeneratedRow:
 
 
 def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """Student's t interval of the mean, ``x̄ ± t_{(1+c)/2, n−1}·s/√n``; None for fewer than 2 values."""
+    """Student's t interval of the mean, ``x̄ ± t_{(1+c)/2, n−1}·s/√n``, cut to [0, 1] (accuracies); None for fewer
+    than 2 values."""
     from scipy.special import stdtrit  # here: scipy.stats would add 0.6 s to the job's start
 
     std = sample_std(list(values))
@@ -229,19 +230,7 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple
         return None
     mean = sum(values) / len(values)
     half = float(stdtrit(len(values) - 1, (1 + confidence) / 2)) * std / math.sqrt(len(values))
-    return mean - half, mean + half
-
-
-def clopper_pearson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """Clopper–Pearson exact interval of k/N: ``[B(α/2; k, N−k+1), B(1−α/2; k+1, N−k)]``; None when N is 0."""
-    from scipy.special import betaincinv
-
-    if trials <= 0:
-        return None
-    alpha = 1 - confidence
-    low = 0.0 if successes == 0 else float(betaincinv(successes, trials - successes + 1, alpha / 2))
-    high = 1.0 if successes == trials else float(betaincinv(successes + 1, trials - successes, 1 - alpha / 2))
-    return low, high
+    return max(mean - half, 0.0), min(mean + half, 1.0)
 
 
 def interval(cell: RegeneratedCell) -> tuple[tuple[float, float] | None, str | None]:
