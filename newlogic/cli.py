@@ -280,6 +280,14 @@ def _cmd_inspect_depth(args: argparse.Namespace) -> None:
     run_depth_experiment(layers=args.layers, width=args.width, seed=args.seed, out=args.out)
 
 
+def _ablation_arguments(parser: argparse.ArgumentParser, ablation_note: str = "") -> None:
+    """``--config``, ``--ablation``, ``--results-dir``, ``--out-dir``: what a reader of one ablation's results takes."""
+    parser.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
+    parser.add_argument("--ablation", required=True, help="ablation name in the config" + ablation_note)
+    parser.add_argument("--results-dir", type=Path, default=Path("results"), help="the results folder to read")
+    parser.add_argument("--out-dir", type=Path, default=Path("results/tables"), help="where the tables go")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = OneLineParser(prog="newlogic", description=__doc__)
@@ -341,18 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     aggregate = commands.add_parser("aggregate", help="tabulate an ablation's results (CSV, Markdown, LaTeX) "
                                     "and summarise them (JSON)")
-    aggregate.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
-    aggregate.add_argument("--ablation", required=True, help="ablation name in the config")
-    aggregate.add_argument("--results-dir", type=Path, default=Path("results"), help="the results folder to read")
-    aggregate.add_argument("--out-dir", type=Path, default=Path("results/tables"), help="where the tables go")
+    _ablation_arguments(aggregate)
     aggregate.set_defaults(run=_cmd_aggregate)
 
     reproduction = commands.add_parser("reproduction", help="the paper's published table beside the ablation's "
                                        "regenerated one (CSV, Markdown, LaTeX) and its figure")
-    reproduction.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
-    reproduction.add_argument("--ablation", required=True, help="ablation name in the config (with a 'published' key)")
-    reproduction.add_argument("--results-dir", type=Path, default=Path("results"), help="the results folder to read")
-    reproduction.add_argument("--out-dir", type=Path, default=Path("results/tables"), help="where the tables go")
+    _ablation_arguments(reproduction, " (with a 'published' key)")
     reproduction.add_argument("--figure-dir", type=Path, help="where the figure goes (PNG, PDF; none if not given)")
     reproduction.set_defaults(run=_cmd_reproduction)
 
