@@ -114,12 +114,27 @@ def test_a_bad_threat_model_names_the_valid_ones() -> None:
 def test_the_table_caption_says_when_the_paper_threat_model_is_on() -> None:
     config = {
         "dataset": "cifar10",
-        "attacks": {"fgsm_0.3": {"attack": "fgsm", "eps": 0.3, "threat_model": "pixels"},
-                    "fgsm_z": {"attack": "fgsm", "eps": 0.3, "threat_model": "normalized"}},
+        "attacks": {"fgsm_0.3": {"attack": "fgsm", "preset": "strong", "eps": 0.3, "threat_model": "pixels"},
+                    "fgsm_z": {"attack": "fgsm", "preset": "strong", "eps": 0.3, "threat_model": "normalized"}},
         "ablations": {"pixels": {"caption": "Paper definitions", "models": ["relu"], "attacks": ["fgsm_0.3"]},
                       "paper": {"caption": "Paper definitions", "models": ["relu"]}},
     }
     tables = ablations(config)
     assert tables["pixels"].caption == "Paper definitions"
-    assert tables["paper"].caption.startswith("Paper definitions Threat model: the paper's, ε in normalised units")
+    assert tables["paper"].caption.startswith("Paper definitions. Threat model: the paper's, ε in normalised units")
     assert "clip ±3" in tables["paper"].caption
+
+
+def test_the_table_caption_says_when_a_column_depends_on_the_score_scale() -> None:
+    config = {
+        "dataset": "mnist5k",
+        "attacks": {"fgsm": {"attack": "fgsm", "eps": 0.3}, "bim_strong": {"attack": "bim", "preset": "strong"},
+                    "transfer": {"attack": "transfer", "base_attack": "bim", "eps": 0.3, "surrogate": "relu"}},
+        "ablations": {"paper": {"caption": "Paper", "models": ["relu"], "attacks": ["fgsm"]},
+                      "strong": {"caption": "Strong", "models": ["relu"], "attacks": ["bim_strong"]},
+                      "transfer": {"caption": "Transfer", "models": ["relu"], "attacks": ["transfer"]}},
+    }
+    tables = ablations(config)
+    assert tables["paper"].caption.startswith("Paper. Columns of the paper preset (fgsm) run the 2019 code's attacks")
+    assert tables["strong"].caption == "Strong"
+    assert "(bim)" in tables["transfer"].caption  # a transfer's crafting attack is its base attack
