@@ -1,5 +1,6 @@
 """The adaptive attack (issue 21): the fold's smooth surrogate backward; a masked model it breaks and PGD does not."""
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from newlogic.attacks.context import AttackContext
 from newlogic.data import load_dataset
 from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.evaluation.target import ModelGuard
+from newlogic.nn.activations import BetaReLog, ReLog, ReLU
 from newlogic.nn.folding import Fold
 from newlogic.nn.surrogate import SmoothBackward, surrogate_gradients
 
@@ -125,3 +127,32 @@ def test_the_adaptive_attack_breaks_a_quantised_model_where_pgd_does_not(masked)
     assert pgd > 0.5, pgd  # zero gradients: PGD stays at its random starts
     assert adaptive < pgd / 2, (adaptive, pgd)
     assert model[0].surrogate_temperature is None
+
+
+@pytest.mark.parametrize("make", [lambda: ReLU(), lambda: ReLog(start=1.0), lambda: BetaReLog(start=1.0)],
+                         ids=["relu", "relog", "beta_relog"])
+def test_rectifiers_pass_the_softplus_gradient_through_their_flat_region_only_in_surrogate_mode(make) -> None:
+    layer = make().eval()
+    x = torch.tensor([-3.0, -0.5, 0.0, 0.4, 2.0], requires_grad=True)
+    exact = layer(x)
+    (exact_grad,) = torch.autograd.grad(exact.sum(), x)
+    assert torch.equal(exact_grad[:2], torch.zeros(2))  # the flat region hides the direction
+    with surrogate_gradients(layer, 0.5):
+        smooth = layer(x)
+        (smooth_grad,) = torch.autograd.grad(smooth.sum(), x)
+    assert torch.equal(smooth, exact)  # the forward is the same, bit for bit
+    slope_at_zero = {ReLU: 1.0, ReLog: 10 / math.log(10), BetaReLog: 1.0}[type(layer)]
+    assert smooth_grad[:2] == pytest.approx(slope_at_zero * torch.sigmoid(x[:2].detach() / 0.5))
+    assert layer.surrogate_temperature is None  # restored after the block
+
+
+def test_a_dead_relu_layer_hides_the_gradient_from_pgd_but_not_from_the_surrogate() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), ReLU(), nn.Linear(3, 2)).eval()
+    with torch.no_grad():
+        model[1].bias.fill_(-100.0)  # every hidden unit dead: the exact input gradient is 0
+    x = torch.rand(5, 4, requires_grad=True)
+    (exact,) = torch.autograd.grad(model(x)[:, 0].sum(), x)
+    with surrogate_gradients(model, 50.0):
+        (smooth,) = torch.autograd.grad(model(x)[:, 0].sum(), x)
+    assert torch.count_nonzero(exact) == 0 and torch.count_nonzero(smooth) == smooth.numel()

@@ -14,10 +14,19 @@ from torch import nn
 from newlogic.errors import UserError
 from newlogic.nn.options import ReLogSettings
 from newlogic.nn.ramp import advance_ramp, register_ramp
+from newlogic.nn.surrogate import SmoothBackward, rectify
 from newlogic.spec import DEFAULT_RELOG_BASE
 
 
-class RampedReLog(nn.Module):
+class ReLU(SmoothBackward, nn.ReLU):
+    """``relu(x)``, with the softplus surrogate gradient in its flat region during an adaptive attack
+    (``newlogic.nn.surrogate``); otherwise torch's ``nn.ReLU`` exactly."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return rectify(x, self)
+
+
+class RampedReLog(SmoothBackward, nn.Module):
     """Base of the ReLog variants: holds the ReLU→ReLog strength ``s`` (SPEC §2).
 
     ``s`` starts at ``start`` (negative delays the ramp) and after ``t`` training forward
@@ -55,7 +64,7 @@ class ReLog(RampedReLog):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.current_strength().clamp(min=0.0)
-        positive = torch.relu(x)
+        positive = rectify(x, self)
         relog = torch.log(positive + 1.0 / self.base).mul_(1.0 / math.log(self.base)).add_(1.0)
         return torch.lerp(positive, relog, s)  # positive + s·(relog - positive): one fused kernel
 
@@ -78,7 +87,7 @@ class BetaReLog(RampedReLog):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         beta = self.beta * self.current_strength().clamp(min=self.MIN_STRENGTH)
-        return torch.log1p(beta * torch.relu(x)) / beta
+        return torch.log1p(beta * rectify(x, self)) / beta
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, start={self.start}, step={self.step}"
@@ -118,7 +127,7 @@ def _relog(settings: ReLogSettings) -> nn.Module:
 
 
 ACTIVATIONS: dict[str, Callable[[ReLogSettings], nn.Module]] = {
-    "relu": lambda _settings: nn.ReLU(),
+    "relu": lambda _settings: ReLU(),
     "relog": _relog,
 }
 

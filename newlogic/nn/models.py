@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from newlogic.errors import UserError
-from newlogic.nn.activations import RampedReLog, make_activation
+from newlogic.nn.activations import RampedReLog, ReLU, make_activation
 from newlogic.nn.folding import Fold
 from newlogic.nn.options import VGG_CONFIGS, ArchOptions
 from newlogic.nn.units import ConvUnit, DenseUnit, Unit
@@ -83,7 +83,7 @@ class LayerFactory:
 
     def plain_conv(self, in_channels: int, channels: int, kernel_size: int, padding: int) -> list[nn.Module]:
         """``Conv2d → ReLU → [BatchNorm]`` (VGG layers before ``modification_start_layer``)."""
-        return [nn.Conv2d(in_channels, channels, kernel_size, padding=padding), nn.ReLU(), *self.batchnorm(channels)]
+        return [nn.Conv2d(in_channels, channels, kernel_size, padding=padding), ReLU(), *self.batchnorm(channels)]
 
     def classifier(self, in_features: int, classes: int) -> nn.Sequential:
         """``DenseUnit (in → classes·F) → Fold``: the output layer, always modified, no activation."""

@@ -5,7 +5,9 @@ of ``Fold`` sends the whole gradient to one branch; a quantiser has none) can of
 surrogate for its backward pass: it derives from ``SmoothBackward`` and, while its
 ``surrogate_temperature`` τ is a number rather than None, keeps its forward exactly as it is and
 returns the surrogate's gradient (for ``Fold``: of ``τ·logsumexp(·/τ)`` in place of max and
-``−τ·logsumexp(−·/τ)`` in place of min; τ → 0 gives the hard fold's gradient back).
+``−τ·logsumexp(−·/τ)`` in place of min; for the rectifier inside ReLU and ReLog, ``rectify``: of
+softplus ``τ·ln(1 + e^{x/τ})``, whose gradient ``σ(x/τ)`` reaches into the flat region where the
+exact one is 0; τ → 0 gives the hard layers' gradients back).
 
 ``surrogate_gradients(model, τ)`` switches every such layer of ``model`` into this mode for the
 duration of a ``with`` block and restores each layer's previous value afterwards; τ is a plain
@@ -16,7 +18,9 @@ stays bit-identical. The attack anneals τ through the returned ``SurrogateMode`
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import torch
 from torch import nn
 
 
@@ -24,6 +28,30 @@ class SmoothBackward:
     """Mixin of a layer with a surrogate backward pass, used while ``surrogate_temperature`` is not None."""
 
     surrogate_temperature: float | None = None
+
+
+class _SmoothRectify(torch.autograd.Function):
+    """``relu(x)`` forward; backward the gradient of softplus ``τ·ln(1 + e^{x/τ})``: ``σ(x/τ)`` (BPDA)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, temperature: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.temperature = temperature
+        return torch.relu(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (x,) = ctx.saved_tensors
+        return grad * torch.sigmoid(x / ctx.temperature), None
+
+
+def rectify(x: torch.Tensor, layer: SmoothBackward) -> torch.Tensor:
+    """``relu(x)``; while ``layer`` is in surrogate mode its flat region passes the softplus gradient ``σ(x/τ)``,
+    so an attack sees which way a dead unit would come alive (τ → 0 gives relu's own gradient back)."""
+    if layer.surrogate_temperature is None:
+        return torch.relu(x)
+    result: torch.Tensor = _SmoothRectify.apply(x, layer.surrogate_temperature)
+    return result
 
 
 class SurrogateMode:
