@@ -116,7 +116,9 @@ def test_rows_columns_and_numbers(results: Path, tmp_path: Path, capsys: pytest.
     # one seed: not tested (Welch needs 3 per cell, never a switch to McNemar); subset; a seed lacks it; the checks
     # call the FGSM cell masking suspected (only 5-step BIM ran beside it) and flag it
     assert relog[3] == "85.00?⊂⊖!‡"
-    assert relog[2] == "2.50?⊂⊖"  # the worst case, from checks.json
+    # the worst case, from checks.json, with the Clopper–Pearson interval of 1 survivor in 40 images:
+    # [1 − 0.975^(1/40), B⁻¹(0.975; 2, 39)] = [0.06 %, 13.2 %]
+    assert relog[2] == "2.50 [0.1, 13.2]?⊂⊖"
     assert "—" not in relog  # one of two seeds present: a mean of one run, marked, not missing
     assert CHECKS["one_step_above_iterative"].description in markdown
     assert "Welch's t-test on per-seed accuracies (both cells ≥ 3 seeds)" in markdown and "Holm" in markdown

@@ -39,7 +39,7 @@ from newlogic.report.escape import latex, markdown_cell
 from newlogic.report.samples import Result
 from newlogic.report.verdicts import CELL_VERDICTS, MASKING_SUSPECTED, RELIABLE, WEAK_ATTACK, combined_verdict
 from newlogic.report.worst_case import COLUMN_PREFIX, WORST_CASE, case_header
-from newlogic.stats import holm, sample_std, welch_p
+from newlogic.stats import clopper_pearson, holm, sample_std, welch_p
 from newlogic.store.atomic import atomic_write_text
 from newlogic.study import Ablation, get_ablation, load_config
 
@@ -85,6 +85,13 @@ class Cell:
     word: str = RELIABLE
     attacks: dict[int, frozenset[str]] = field(default_factory=dict)
     seed_missing: bool = False
+    survivors: dict[int, tuple[int, int]] = field(default_factory=dict)  # worst case: per seed (survived, n)
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """A worst case's 95 % Clopper–Pearson interval over its seeds' pooled images; None for other cells."""
+        survived, count = (sum(pair[i] for pair in self.survivors.values()) for i in (0, 1))
+        return clopper_pearson(survived, count) if self.survivors else None
 
     @property
     def mean(self) -> float:
@@ -204,6 +211,7 @@ class _Cells:
             cell = self.cell(row, case["column"])
             cell.values[seed] = case["accuracy"]
             cell.attacks[seed] = frozenset(case["settings"])
+            cell.survivors[seed] = (case["survived"], case["sample_count"])
             cell.subset |= test_size is not None and case["sample_count"] < test_size
 
     def words(self, row: str, checks: dict[str, Any]) -> None:
@@ -302,7 +310,8 @@ def _legend_lines(table: AblationTable) -> list[str]:
                  "every output < 0.5; softmax models: max probability ≤ 0.5).")
     if any(column.startswith(COLUMN_PREFIX) for column in table.headers):
         lines.append("Worst-case: images that survive every attack the model ran at that threat model and ε "
-                     "(per sample, from checks.json; lead with it; n and 95 % interval in the summary). "
+                     "(per sample, from checks.json; lead with it), with the 95 % Clopper–Pearson interval "
+                     "[low, high] of its seeds' pooled images (n per seed in the summary). "
                      "One-step only / Weak attacks only: no sound attack ran there, so it is no worst case.")
     lines.append(f"{SIGNIFICANT_MARK} differs from the row above (Holm–Bonferroni over the table's comparisons, "
                  f"family-wise α = {SIGNIFICANCE_LEVEL}): {STATS[table.stats].legend}; "
@@ -383,6 +392,9 @@ class _TextRenderer:
         text = f"{100 * cell.mean:.2f}"
         if len(cell.values) > 1:
             text += self.plus_minus + f"{100 * cell.std:.2f}"
+        if cell.interval is not None:
+            low, high = cell.interval
+            text += f" [{100 * low:.1f}, {100 * high:.1f}]"
         if bold:
             text = self.bold(text)
         marks = [SIGNIFICANT_MARK] if cell.significant else [] if cell.tested else [UNTESTED_MARK]
