@@ -753,16 +753,18 @@ def _completes(command: Build, prepare: Callable[[Path], None]) -> Build:
         prepare(case_dir)
         argv = command(workspace, case_dir)
 
-        def probe() -> int:
-            code = main(argv)
-            if code == 0 and not _wrote_result(case_dir):
-                sys.stderr.write("no complete result after the rerun\n")
-                return 1
-            return code
-
-        return probe
+        return lambda: _rerun_to_a_result(argv, case_dir)
 
     return build
+
+
+def _rerun_to_a_result(argv: list[str], case_dir: Path) -> int:
+    """``newlogic argv`` again: its exit code, or 1 when it exits 0 without a complete result in ``case_dir``."""
+    code = main(argv)
+    if code == 0 and not _wrote_result(case_dir):
+        sys.stderr.write("no complete result after the rerun\n")
+        return 1
+    return code
 
 
 def _stale_lock(case_dir: Path) -> None:
@@ -793,11 +795,7 @@ def _interrupted_attack(workspace: Workspace, case_dir: Path) -> Callable[[], in
         if _wrote_result(case_dir):
             sys.stderr.write("the attack had finished before the interrupt\n")
             return 1
-        code = main(argv)
-        if code == 0 and not _wrote_result(case_dir):
-            sys.stderr.write("no complete result after the rerun\n")
-            return 1
-        return code
+        return _rerun_to_a_result(argv, case_dir)
 
     return probe
 

@@ -16,10 +16,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from newlogic.errors import UserError
+from newlogic.figures.panels import panel_grid
 from newlogic.report.collect import AblationResults
 
 DEFAULT_PRESET = "paper"
-PANEL_COLUMNS = 3
 NORM_NAMES = {"linf": "L∞", "l2": "L2", "l0": "L0"}
 
 
@@ -90,14 +90,9 @@ def plot_accuracy_vs_eps(results: Sequence[Mapping[str, Any]], labels: Mapping[s
         raise UserError("no result with an eps to plot (accuracy versus eps needs bounded attacks such as fgsm, bim)")
     norms = {panel_key(result): result.get("norm") for result in results if result.get("eps") is not None}
     labels = labels or {}
-    columns = min(PANEL_COLUMNS, len(curves))
-    rows = -(-len(curves) // columns)
-    figure = Figure(figsize=(4.2 * columns, 3.4 * rows + 0.8), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False)
-    for ax in axes.flat[len(curves):]:
-        ax.set_axis_off()
+    figure, axes = panel_grid(len(curves), 4.2, 3.4)
     colours = {model: f"C{index % 10}" for index, model in enumerate(dict.fromkeys(r["model"] for r in results))}
-    for ax, (key, models) in zip(axes.flat, curves.items(), strict=False):
+    for ax, (key, models) in zip(axes, curves.items(), strict=True):
         for model, curve in models.items():
             ax.errorbar(curve.eps, curve.mean, yerr=curve.std, marker="o", markersize=3, capsize=2,
                         color=colours[model], label=labels.get(model, model))
@@ -106,7 +101,7 @@ def plot_accuracy_vs_eps(results: Sequence[Mapping[str, Any]], labels: Mapping[s
         ax.set_ylabel("accuracy")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)
-    legend = {name: handle for ax in axes.flat for handle, name in zip(*ax.get_legend_handles_labels(), strict=True)}
+    legend = {name: handle for ax in axes for handle, name in zip(*ax.get_legend_handles_labels(), strict=True)}
     figure.legend(list(legend.values()), list(legend), loc="outside lower center", ncols=min(4, len(legend)),
                   fontsize=8)
     figure.suptitle(title)

@@ -101,3 +101,4 @@ def module_io(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[tor
         finally:
             handle.remove()
     return store["input"], store["output"]
+

@@ -10,22 +10,17 @@ values are not comparable and only the order of the points matters.
 
 from matplotlib.figure import Figure
 
+from newlogic.figures.panels import panel_grid
 from newlogic.report.reproduction import Reproduction
 
-PANEL_COLUMNS = 3
 WORST_OFFSET = 0.015
 
 
 def plot_reproduction(reproduction: Reproduction) -> Figure:
     """One panel per column: regenerated (with interval bars) and strong worst case against published."""
     columns = list(reproduction.columns)
-    n_columns = min(PANEL_COLUMNS, len(columns))
-    n_rows = -(-len(columns) // n_columns)
-    figure = Figure(figsize=(4.0 * n_columns, 3.8 * n_rows + 0.9), layout="constrained")
-    axes = figure.subplots(n_rows, n_columns, squeeze=False)
-    for ax in axes.flat[len(columns):]:
-        ax.set_axis_off()
-    for ax, column in zip(axes.flat, columns, strict=False):
+    figure, axes = panel_grid(len(columns), 4.0, 3.8)
+    for ax, column in zip(axes, columns, strict=True):
         ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.8, linestyle="--", label="y = x")
         ax.plot([], [], marker="v", markerfacecolor="none", color="0.3", linestyle="none", label="strong worst case")
         for index, row in enumerate(reproduction.rows):
@@ -50,7 +45,7 @@ def plot_reproduction(reproduction: Reproduction) -> Figure:
         ax.set_ylim(-0.03, 1.03)
         ax.set_aspect("equal")
         ax.grid(True, alpha=0.3)
-    legend = {name: handle for ax in axes.flat for handle, name in zip(*ax.get_legend_handles_labels(), strict=True)}
+    legend = {name: handle for ax in axes for handle, name in zip(*ax.get_legend_handles_labels(), strict=True)}
     figure.legend(list(legend.values()), list(legend), loc="outside lower center", ncols=min(4, len(legend)),
                   fontsize=8)
     mode = "shape only: values not comparable" if reproduction.shape_mode else "values compared"
