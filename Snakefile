@@ -1,12 +1,13 @@
 # newlogic workflow: train → attack → checks → aggregate. Thin by design: the science is in the
 # `newlogic` package; rules only wire files (see docs/architecture.md and README.md).
+import os
 import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from newlogic.config_file import check_workflow_config
 from newlogic.errors import UserError
 from newlogic.study import seeds_from_command_line
+from newlogic.study_loader import study_from_config
 
 min_version("9.0")
 
@@ -19,13 +20,15 @@ if not workflow.overwrite_configfiles:
 
 seeds_from_command_line(config)
 # Configs are data (newlogic.config_file): each config file is read again strictly, so duplicate keys, YAML
-# tags and __use_yte__ are refused before any job, and a schema error is one line naming the key. Snakemake
-# itself has loaded (and, for __use_yte__, evaluated) a --configfile before this line runs: README "Configs".
+# tags and __use_yte__ are refused before any job. Snakemake itself has loaded (and, for __use_yte__,
+# evaluated) a --configfile before this line runs: README "Configs". Then the one study loader
+# (newlogic.study_loader, as the CLI and preflight): the schema (one line naming the key), its defaults
+# filled into `config`, the strong suite expanded, and every job's checks in the main process
+# (the dry run and the scheduling process; jobs parse a config checked already).
 try:
-    check_workflow_config(config, workflow.configfiles, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+    STUDY = study_from_config(config, configfiles=workflow.configfiles, validate=workflow.is_main_process)
 except UserError as error:
     sys.exit(f"config error: {error}")
-validate(config, "workflow/schemas/config.schema.yaml")  # fills in the schema's defaults
 
 
 include: "workflow/rules/common.smk"
@@ -35,6 +38,11 @@ include: "workflow/rules/attack.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+# The report opens on the findings (rule landing) once they exist; before, on a note saying how to make them.
+report: os.path.abspath(LANDING_RST) if os.path.exists(LANDING_RST) else "workflow/report/workflow.rst"
 
 
 # Under the slurm executor, the cluster preflight runs before the first sbatch and stops the run on a
@@ -50,3 +58,4 @@ rule all:
     default_target: True
     input:
         all_outputs(),
+        LANDING_RST,

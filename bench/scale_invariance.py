@@ -1,16 +1,18 @@
 """Scale invariance of the attacks (issue 21): multiply a model's scores by k, the accuracy under attack must not move.
 
 Scores ``k·s`` (k > 0) give the same predictions and the same true robustness as ``s``, so an
-attack's adversarial accuracy at k = 1, 10, 100 should be the same. Trained models (``digits``,
-``TRAIN_EPOCHS`` epochs, cached in ``<tmp>/newlogic-bench-scale``): ``relu`` (the baseline),
+attack's adversarial accuracy at k = 0.01, 1, 20, 100, 1000 (``SCALES``) should be the same.
+Trained models (``digits``, ``TRAIN_EPOCHS`` epochs, cached in ``<tmp>/newlogic-bench-scale``): ``relu`` (the baseline),
 ``relog-minmaxout_2_4`` (ReLog with min/max-out folding) and ``relu-bce`` (sigmoid outputs,
 binary cross-entropy). Every attack runs on the same ``--images`` test images (shuffled with seed
 0) with the context seed 0, at each k, through ``newlogic.attacks.base.run_attack``.
 
 Attacks: the strong suite (``STRONG``: the strong presets of the project's FGSM, FGM-L2, BIM and
-PGD, which step on a margin or DLR loss; the adaptive attack; the suite's APGD-CE + APGD-T and
-Square at its quick budget) and the paper preset (``PAPER``: cleverhans's FGSM, FGM-L2 and BIM,
-kept as the 2019 code ran them). Prints, per attack, the largest deviation over models and k of
+PGD, which step on a margin or DLR loss; the adaptive attack; the suite's APGD member, APGD-DLR +
+APGD-T in L∞ and L2, and its Square, at the quick budget, as ``newlogic.attacks.suite`` writes
+them) and the scale-dependent ones (``PAPER``: the paper preset's cleverhans FGSM, FGM-L2 and BIM,
+kept as the 2019 code ran them, and AutoAttack's APGD-CE + APGD-T: cross-entropy, the loss the
+suite leaves out for this). Prints, per attack, the largest deviation over models and k of
 the adversarial accuracy from its value at k = 1, in points of accuracy:
 
     scale_invariance_max_deviation_<attack> X     (strong suite: each must be <= 1)
@@ -34,6 +36,7 @@ from torch import nn
 from newlogic.attacks import resolve_setting
 from newlogic.attacks.base import run_attack
 from newlogic.attacks.context import AttackContext
+from newlogic.attacks.suite import PROFILES
 from newlogic.data import load_dataset
 from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.nn.outputs import OUTPUTS
@@ -41,7 +44,7 @@ from newlogic.nn.outputs import OUTPUTS
 DATASET = "digits"
 TRAIN_EPOCHS = 3
 MODELS = ("relu", "relog-minmaxout_2_4", "relu-bce")
-SCALES = (1.0, 10.0, 100.0)
+SCALES = (1.0, 0.01, 20.0, 100.0, 1000.0)  # the first is the reference
 EPS_LINF, EPS_L2 = 0.1, 1.0  # where the undefended digits models are partly, not wholly, fooled
 STRONG: dict[str, dict[str, Any]] = {
     "fgsm": {"attack": "fgsm", "preset": "strong", "eps": EPS_LINF},
@@ -49,15 +52,15 @@ STRONG: dict[str, dict[str, Any]] = {
     "bim": {"attack": "bim", "preset": "strong", "eps": EPS_LINF},
     "pgd": {"attack": "pgd", "preset": "strong", "eps": EPS_LINF},
     "adaptive": {"attack": "adaptive", "eps": EPS_LINF},
-    "apgd": {"attack": "autoattack", "preset": "strong", "eps": EPS_LINF, "components": ["apgd-ce", "apgd-t"],
-             "apgd_steps": 10},
-    "square": {"attack": "autoattack", "preset": "strong", "eps": EPS_LINF, "components": ["square"],
-               "square_queries": 200},
+    "apgd": {**PROFILES["quick"]["apgd"], "eps": EPS_LINF, "norm": "Linf"},
+    "apgd_l2": {**PROFILES["quick"]["apgd"], "eps": EPS_L2, "norm": "L2"},
+    "square": {**PROFILES["quick"]["square"], "eps": EPS_LINF, "norm": "Linf"},
 }
 PAPER: dict[str, dict[str, Any]] = {
     "fgsm": {"attack": "fgsm", "preset": "paper", "eps": EPS_LINF},
     "fgm_l2": {"attack": "fgm_l2", "preset": "paper", "eps": EPS_L2},
     "bim": {"attack": "bim", "preset": "paper", "eps": EPS_LINF},
+    "apgd_ce": {**PROFILES["quick"]["apgd"], "components": ["apgd-ce", "apgd-t"], "eps": EPS_LINF, "norm": "Linf"},
 }
 
 

@@ -9,7 +9,6 @@ datasets|tokens` shows every name the commands accept, with its parameters and d
 
 import argparse
 import errno
-import json
 import signal
 import sys
 import threading
@@ -19,28 +18,38 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import yaml
-
 from newlogic.cli_help import VersionAction, autocomplete, explain
+from newlogic.config_file import MAX_SEED, load_yaml, parse_json_text
 from newlogic.device import DEVICE_CHOICES
 from newlogic.errors import UserError
 from newlogic.listing import LISTINGS, listing
 from newlogic.names import check_safe_name
-from newlogic.options import AT_LEAST_ONE, NON_NEGATIVE, coerce
+from newlogic.options import AT_LEAST_ONE, Range, coerce
 from newlogic.store import paths
 from newlogic.store.atomic import FULL_DISK
+from newlogic.store.config_copy import check_config_copy
+from newlogic.store.outputs import (
+    CHECKS_KIND,
+    all_or_nothing,
+    check_outputs,
+    folder_output,
+    json_output,
+    result_output,
+)
 
 USER_ERROR_EXIT = 2
 NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # a read-only result folder: one line, exit 2
+NAME_MAX = 255  # bytes of one folder or file name on Linux file systems (ENAMETOOLONG beyond: one line, exit 2)
 UNBOUNDED = "unbounded"  # --eps unbounded: newlogic.attacks.base.UNBOUNDED (not imported: it needs torch)
 EARLY_STOP_SIGNALS = ("SIGTERM", "SIGUSR1")  # newlogic.training.checkpoint.STOP_SIGNALS, caught before its import
 
 
 def _json_object(text: str) -> dict[str, Any]:
+    """A JSON object argument, read strictly (``parse_json_text``: no key twice); ``coerce`` refuses NaN by its key."""
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
+        value = parse_json_text(text, "the value", finite=False)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object")
     return value
@@ -57,7 +66,7 @@ def _checked(hint: Any) -> Callable[[str], Any]:
     return parse
 
 
-SEED = _checked(Annotated[int, NON_NEGATIVE])
+SEED = _checked(Annotated[int, Range(0, MAX_SEED)])  # the config schema's seed bounds
 COUNT = _checked(Annotated[int, AT_LEAST_ONE])
 
 
@@ -66,11 +75,24 @@ def _eps(text: str) -> float | str:
     return text if text == UNBOUNDED else _checked(float)(text)
 
 
+def _config_source(text: str) -> str:
+    """``--config``: inline ``{...}``, or a file; a workflow copy named by its hash must still have that hash."""
+    if not text.lstrip().startswith("{"):
+        try:
+            check_config_copy(Path(text))
+        except UserError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _key_value(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, yaml.safe_load(value)
+    try:
+        return key, load_yaml(value, key)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +134,11 @@ class EarlySignals:
                 signal.signal(number, handler)
 
 
+def _config_files(config: str) -> list[Path]:
+    """``--config`` as an input file (none when inline ``{...}``)."""
+    return [] if config.lstrip().startswith("{") else [Path(config)]
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
     """Train; on SIGTERM/SIGUSR1 or at the job's deadline: checkpoint saved, exit ``RESUMABLE_EXIT_CODE`` (75)."""
     with EarlySignals().installed():
@@ -135,31 +162,16 @@ def _train(args: argparse.Namespace) -> None:
         raise SystemExit(RESUMABLE_EXIT_CODE) from None
 
 
-MODEL_FILES = (paths.METRICS_FILE, paths.WEIGHTS_FILE, "config.json")  # a folder holding one is a model directory
-
-
 def check_out_file(out: Path | None, what: str, *model_dirs: Path | None) -> None:
-    """Refuse, before any work, an output file that would overwrite what is not a result.
-
-    UserError when ``out`` is an existing directory, lies in a model directory (one of
-    ``model_dirs``, or a folder holding ``MODEL_FILES``), or names a file of a model directory.
-    """
-    if out is None:
-        return
-    if out.is_dir():
-        raise UserError(f"{what} {out} is a directory; give the file to write, e.g. {out / 'result.json'}")
-    parent = out.resolve().parent
-    inside = [d for d in model_dirs if d is not None and (parent == d.resolve() or d.resolve() in parent.parents)]
-    if inside or out.name in MODEL_FILES or any((parent / name).exists() for name in MODEL_FILES):
-        raise UserError(f"{what} {out} points into a model directory ({inside[0] if inside else parent}); "
-                        "write results to their own folder, e.g. results/attacks/...")
+    """A result file ``out`` under the one output rule (``newlogic.store.outputs.check_outputs``)."""
+    check_outputs([result_output(out, what)], model_dirs=model_dirs)
 
 
 def _cmd_attack(args: argparse.Namespace) -> None:
     from newlogic.attacks.request import attack_request
     from newlogic.evaluation.evaluate import run_attack_setting
 
-    check_out_file(args.out, "--out", args.model_dir, args.surrogate_dir)
+    check_outputs([result_output(args.out, "--out")], model_dirs=(args.model_dir, args.surrogate_dir))
     flags = {"attack": args.attack, "eps": args.eps, "preset": args.preset}
     setting = {**args.setting, **dict(args.param), **{key: value for key, value in flags.items() if value is not None}}
     request = attack_request(args.out.stem, setting)
@@ -177,57 +189,103 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     for name in args.settings:
         check_safe_name(name, "--settings: attack setting")
     models = (args.model_dir, *map(Path, args.surrogates.values()))
-    if args.out_dir.exists() and not args.out_dir.is_dir():
-        raise UserError(f"--out-dir {args.out_dir} is a file; give the folder of the results")
-    check_out_file(args.out_dir / "result.json", "--out-dir", *models)
-    check_out_file(args.noise_out, "--noise-out", *models)
-    check_out_file(args.checks_out, "--checks-out", *models)
+    results = [name + suffix for name in args.settings for suffix in (".json", ".npz")]
+    check_outputs([folder_output(args.out_dir, "--out-dir", "results", results),
+                   json_output(args.noise_out, "--noise-out", "noise"),
+                   json_output(args.checks_out, "--checks-out", CHECKS_KIND)], model_dirs=models)
     evaluate_model(args.model_dir, args.settings, out_dir=args.out_dir, seed=args.seed, data_dir=args.data_dir,
                    device=args.device, noise_out=args.noise_out, checks_out=args.checks_out,
-                   surrogate_dirs=args.surrogates, noise_samples=args.n_samples)
+                   surrogate_dirs=args.surrogates, noise_samples=args.n_samples, landscape=args.landscape)
 
 
 def _cmd_checks(args: argparse.Namespace) -> None:
-    from newlogic.report.checks import CHECKS_FILE, result_paths, write_checks
+    from newlogic.report.checks import CHECKS_FILE, result_paths
+    from newlogic.report.verify_checks import write_verified_checks
 
     folders = [path for path in args.results if path.is_dir()]
     if args.out is None and len(folders) != 1:
         raise UserError("--out is needed unless --results is one model's result folder")
-    check_out_file(args.out, "--out")
-    report = write_checks(result_paths(args.results), args.out or folders[0] / CHECKS_FILE)
+    results, out = result_paths(args.results), args.out or folders[0] / CHECKS_FILE
+    check_outputs([json_output(out, "--out", CHECKS_KIND)],
+                  inputs=[*results, *(path.with_suffix(".npz") for path in results)])
+    report = write_verified_checks(results, out)
     print(f"{report['model']}: {report['verdict']}")
     for line in report["evidence"]:
         print(f"  {line}")
 
 
+def _cmd_verify(args: argparse.Namespace) -> None:
+    """Re-run ``--recompute`` seeded images of each result; one line per mismatch on stderr, then exit 2."""
+    from newlogic.verify import verify_results
+
+    mismatches = verify_results(args.results, recompute=args.recompute, data_dir=args.data_dir, device=args.device)
+    for line in mismatches:
+        print(f"newlogic verify: mismatch: {line}", file=sys.stderr)
+    if mismatches:
+        raise SystemExit(USER_ERROR_EXIT)
+
+
 def _cmd_aggregate(args: argparse.Namespace) -> None:
-    """The ablation's tables, then its summary (``{ablation}.summary.json``) beside them."""
+    """The ablation's tables and its summary (``{ablation}.summary.json``) beside them: all of them or none."""
     from newlogic.report.collect import collect_ablation
     from newlogic.report.summary import summary_of, write_summary_json
-    from newlogic.report.tables import DEFAULT_STATS, table_of, write_tables
-    from newlogic.study import load_config
+    from newlogic.report.tables import table_of, write_tables
+    from newlogic.study_loader import load_study
 
-    config = load_config(args.config)
-    collected = collect_ablation(config, args.ablation, args.results_dir)  # once, verified: both read the same files
-    write_tables(table_of(collected, config.get("stats", DEFAULT_STATS)), args.out_dir)
-    write_summary_json(summary_of(collected, config), args.out_dir)
+    names = [f"{args.ablation}.{ext}" for ext in (*paths.TABLE_FORMATS, paths.SUMMARY_EXT)]
+    check_outputs([folder_output(args.out_dir, "--out-dir", "tables", names)], inputs=_config_files(args.config))
+    study = load_study(args.config)
+    collected = collect_ablation(study.config, args.ablation, args.results_dir)  # once, verified: both read them
+    with all_or_nothing(args.out_dir) as staging:
+        write_tables(table_of(collected, study.stats), staging)
+        write_summary_json(summary_of(collected, study.config), staging)
 
 
 def _cmd_reproduction(args: argparse.Namespace) -> None:
-    """The ablation's reproduction tables (published against regenerated) and figure (issue 24)."""
-    from newlogic.report.reproduction import write_reproduction
+    """The ablation's reproduction tables (published against regenerated) and figure."""
+    from newlogic.report.reproduction_render import write_reproduction
+    from newlogic.study_loader import load_study
 
-    reproduction = write_reproduction(args.config, args.ablation, results_dir=args.results_dir, out_dir=args.out_dir)
+    names = [f"{args.ablation}.{paths.REPRODUCTION_EXT}.{ext}" for ext in paths.TABLE_FORMATS]
+    check_outputs([folder_output(args.out_dir, "--out-dir", "tables", names),
+                   folder_output(args.figure_dir, "--figure-dir", "figures")], inputs=_config_files(args.config))
+    reproduction = write_reproduction(load_study(args.config).config, args.ablation, results_dir=args.results_dir,
+                                      out_dir=args.out_dir)
     if args.figure_dir is not None:
         from newlogic.figures.ablation import make_reproduction_figure
 
         make_reproduction_figure(reproduction, args.figure_dir)
 
 
+def _cmd_landing(args: argparse.Namespace) -> None:
+    """The report's landing view: each ablation's robustness figure, then the description rst that shows them."""
+    from newlogic.figures.ablation import make_summary_figures
+    from newlogic.report.collect import collect_ablation
+    from newlogic.report.html_page import load_summary, write_landing
+    from newlogic.store.outputs import Output
+    from newlogic.study_loader import load_study
+
+    check_outputs([Output(args.out, "--out", (".rst",), "landing"), folder_output(args.figures_dir, "--figures-dir",
+                                                                                  "figures")],
+                  inputs=[*args.summary, *([] if args.config is None else _config_files(args.config))])
+    summaries = [load_summary(path) for path in args.summary]
+    config = None if args.config is None else load_study(args.config).config
+    sections = []
+    for summary in summaries:
+        make_summary_figures(summary, args.figures_dir / summary["ablation"])
+        checks = None
+        if config is not None:  # each model's checks.json, verified as the tables read them
+            collected = collect_ablation(config, summary["ablation"], args.results_dir)
+            checks = {model.name: {seed: run.checks for seed, run in model.runs.items()} for model in collected.models}
+        png = (args.figures_dir / summary["ablation"] / f"{paths.ROBUSTNESS_FIGURE}.png").read_bytes()
+        sections.append((summary, png, checks))
+    write_landing(sections, args.out)
+
+
 def _cmd_noise(args: argparse.Namespace) -> None:
     from newlogic.evaluation.noise import evaluate_noise_rejection
 
-    check_out_file(args.out, "--out", args.model_dir)
+    check_outputs([json_output(args.out, "--out", "noise")], model_dirs=[args.model_dir])
     evaluate_noise_rejection(
         args.model_dir, args.out, data_dir=args.data_dir, device=args.device, n_samples=args.n_samples, seed=args.seed
     )
@@ -236,6 +294,8 @@ def _cmd_noise(args: argparse.Namespace) -> None:
 def _cmd_figures_model(args: argparse.Namespace) -> None:
     from newlogic.figures.registry import make_model_figures
 
+    check_outputs([folder_output(args.out_dir, "--out-dir", "figures")], inputs=args.results,
+                  model_dirs=[args.model_dir])
     make_model_figures(
         args.model_dir, args.out_dir, data_dir=args.data_dir, device=args.device,
         results=args.results, seed=args.seed, options=args.options,
@@ -245,13 +305,16 @@ def _cmd_figures_model(args: argparse.Namespace) -> None:
 def _cmd_figures_ablation(args: argparse.Namespace) -> None:
     from newlogic.figures.ablation import make_ablation_figures
     from newlogic.report.collect import load_ablation_results
+    from newlogic.study_loader import load_study
 
-    make_ablation_figures(load_ablation_results(args.config, args.ablation, args.results_dir), args.out_dir)
+    check_outputs([folder_output(args.out_dir, "--out-dir", "figures")], inputs=_config_files(args.config))
+    make_ablation_figures(load_ablation_results(load_study(args.config), args.ablation, args.results_dir), args.out_dir)
 
 
 def _cmd_figures_depth(args: argparse.Namespace) -> None:
     from newlogic.figures.ablation import make_depth_figure
 
+    check_outputs([folder_output(args.out_dir, "--out-dir", "figures")], inputs=[args.depth_json])
     make_depth_figure(args.depth_json, args.out_dir)
 
 
@@ -277,12 +340,14 @@ def _cmd_list(args: argparse.Namespace) -> None:
 def _cmd_inspect_depth(args: argparse.Namespace) -> None:
     from newlogic.evaluation.depth import run_depth_experiment
 
+    check_outputs([json_output(args.out, "--out", "analysis")])
     run_depth_experiment(layers=args.layers, width=args.width, seed=args.seed, out=args.out)
 
 
 def _ablation_arguments(parser: argparse.ArgumentParser, ablation_note: str = "") -> None:
     """``--config``, ``--ablation``, ``--results-dir``, ``--out-dir``: what a reader of one ablation's results takes."""
-    parser.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
+    parser.add_argument("--config", required=True, type=_config_source,
+                        help="workflow config: YAML/JSON file or inline {...}")
     parser.add_argument("--ablation", required=True, help="ablation name in the config" + ablation_note)
     parser.add_argument("--results-dir", type=Path, default=Path("results"), help="the results folder to read")
     parser.add_argument("--out-dir", type=Path, default=Path("results/tables"), help="where the tables go")
@@ -295,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train one model into a model directory (resumes by itself)")
-    train.add_argument("--dataset", required=True, help="digits, mnist5k, mnist or cifar10")
+    train.add_argument("--dataset", required=True, help="dataset name (newlogic list datasets)")
     train.add_argument("--model", required=True, help="model name, e.g. relog-maxout_4 (SPEC §1 grammar)")
     train.add_argument("--out", type=Path, required=True, help="model directory to write")
     train.add_argument("--epochs", type=COUNT, help="overrides training.epochs")
@@ -338,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="model directory of each surrogate a transfer setting names, as JSON {model: dir}")
     evaluate.add_argument("--seed", type=SEED, default=0, help="the model's seed: test-set order and random starts")
     evaluate.add_argument("--n-samples", type=COUNT, default=1000, help="noise and scrambled images each")
+    evaluate.add_argument("--landscape", type=_json_object, default=None,
+                          help="the config's landscape block as JSON: landscape.json beside --checks-out, checked")
     _common(evaluate)
     evaluate.set_defaults(run=_cmd_evaluate)
 
@@ -346,6 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="result JSONs of one model, or its result folder (every *.json but checks.json)")
     checks.add_argument("--out", type=Path, help="checks.json to write (default: in the result folder)")
     checks.set_defaults(run=_cmd_checks)
+
+    verify = commands.add_parser("verify", help="re-run K seeded images of every result and compare their "
+                                 "per-sample outcomes with the files (exit 2 on a mismatch)")
+    verify.add_argument("results", type=Path, nargs="+", help="a results folder (models/ and attacks/) or result JSONs")
+    verify.add_argument("--recompute", type=COUNT, default=5, metavar="K", help="images re-run per result")
+    _common(verify)
+    verify.set_defaults(run=_cmd_verify)
 
     aggregate = commands.add_parser("aggregate", help="tabulate an ablation's results (CSV, Markdown, LaTeX) "
                                     "and summarise them (JSON)")
@@ -358,6 +432,19 @@ def build_parser() -> argparse.ArgumentParser:
     reproduction.add_argument("--figure-dir", type=Path, help="where the figure goes (PNG, PDF; none if not given)")
     reproduction.set_defaults(run=_cmd_reproduction)
 
+    landing = commands.add_parser("landing", help="the report's first screen: per ablation its findings, headline "
+                                  "table and robustness curves (from summary.json)")
+    landing.add_argument("--summary", type=Path, action="append", required=True,
+                         help="an ablation's summary.json (repeat: one section each, in this order)")
+    landing.add_argument("--figures-dir", type=Path, required=True,
+                         help="the figures folder: each ablation's robustness_curves.{png,pdf} go to its {ablation}/")
+    landing.add_argument("--out", type=Path, required=True, help="the landing rst (Snakemake's report description)")
+    landing.add_argument("--config", type=_config_source,
+                         help="workflow config (YAML/JSON file or inline {...}): with it, each model's checks")
+    landing.add_argument("--results-dir", type=Path, default=Path("results"),
+                         help="the results folder whose checks.json files --config reads (verified)")
+    landing.set_defaults(run=_cmd_landing)
+
     noise = commands.add_parser("noise", help="rejection of uniform-noise and scrambled images by one model")
     noise.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
     noise.add_argument("--out", type=Path, required=True, help="noise.json to write")
@@ -368,8 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     figures = commands.add_parser("figures", help="the study's figures as PNG and PDF (SPEC §6)")
     figure_kinds = figures.add_subparsers(dest="figure_kind", required=True)
-    model_figures = figure_kinds.add_parser("model", help="conv1 weights, top patches, interpolation, "
-                                            "confidence histograms, adversarial gallery of one model")
+    model_figures = figure_kinds.add_parser("model", help="every per-model figure of the figure catalog "
+                                            "(newlogic.figure_catalog) of one model")
     model_figures.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
     model_figures.add_argument("--out-dir", type=Path, required=True, help="folder for the PNG and PDF files")
     model_figures.add_argument("--results", type=Path, nargs="*", default=[], help="the model's result JSONs")
@@ -377,9 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
     model_figures.add_argument("--seed", type=SEED, default=0, help="seed of the sampled images and attacks")
     _common(model_figures)
     model_figures.set_defaults(run=_cmd_figures_model)
-    ablation_figures = figure_kinds.add_parser("ablation", help="accuracy versus ε per attack and model, "
-                                               "training curves")
-    ablation_figures.add_argument("--config", required=True, help="workflow config: YAML/JSON file or inline {...}")
+    ablation_figures = figure_kinds.add_parser("ablation", help="every ablation figure of the figure catalog "
+                                               "(newlogic.figure_catalog) of one ablation")
+    ablation_figures.add_argument("--config", required=True, type=_config_source,
+                                  help="workflow config: YAML/JSON file or inline {...}")
     ablation_figures.add_argument("--ablation", required=True, help="ablation name in the config")
     ablation_figures.add_argument("--results-dir", type=Path, default=Path("results"),
                                   help="the results folder to read (verified, as the tables read it)")
@@ -397,7 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     preflight = commands.add_parser("preflight", help="check a Slurm cluster before a study submits its first job "
                                     "(exit 2 when something blocks; cluster/README.md)")
-    preflight.add_argument("--profile", required=True, help="Snakemake profile folder (e.g. cluster/slurm) or name")
+    preflight.add_argument("--profile", required=True, help="plain-YAML Snakemake profile folder "
+                           "(e.g. cluster/local-slurm) or name; read as data, templates refused")
     preflight.add_argument("--configfile", type=Path, default=Path("config/config.yaml"), help="the workflow config")
     preflight.add_argument("--results-dir", type=Path, default=Path("results"), help="where the results will go")
     preflight.add_argument("--no-srun", dest="srun", action="store_false",
@@ -439,6 +528,10 @@ def main(argv: list[str] | None = None) -> int:
             if error.errno in NOT_WRITABLE:
                 print(f"newlogic {args.command}: error: {error.filename or 'an output'} cannot be written "
                       f"({error.strerror}); write elsewhere, or make it writable", file=sys.stderr)
+                return USER_ERROR_EXIT
+            if error.errno == errno.ENAMETOOLONG:
+                print(f"newlogic {args.command}: error: {error.filename or 'a path'} is too long ({error.strerror}): "
+                      f"a folder or file name has at most {NAME_MAX} bytes; use a shorter path", file=sys.stderr)
                 return USER_ERROR_EXIT
             if error.errno not in FULL_DISK:
                 _print_warnings(caught)

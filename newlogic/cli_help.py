@@ -22,9 +22,12 @@ EXAMPLES: dict[str, str] = {
                 "--settings '{\"fgsm_0.3\": {\"attack\": \"fgsm\", \"eps\": 0.3, \"limit\": 100}}' "
                 "--out-dir results/attacks/digits/relog-maxout_4/seed0",
     "checks": "newlogic checks --results results/attacks/digits/relog-maxout_4/seed0",
+    "verify": "newlogic verify results --recompute 5",
     "aggregate": "newlogic aggregate --config config/config.yaml --ablation mnist5k-demo",
     "reproduction": "newlogic reproduction --config config/config.yaml --ablation mnist5k-demo "
                     "--figure-dir results/figures/mnist5k-demo",
+    "landing": "newlogic landing --summary results/tables/mnist5k-demo.summary.json --config config/config.yaml "
+               "--figures-dir results/figures --out results/report/landing.rst",
     "noise": "newlogic noise --model-dir results/models/digits/relog-maxout_4/seed0 --out noise.json",
     "figures": "newlogic figures ablation --config config/config.yaml --ablation mnist5k-demo --out-dir figures",
     "figures model": "newlogic figures model --model-dir results/models/digits/relog-maxout_4/seed0 "
@@ -33,7 +36,7 @@ EXAMPLES: dict[str, str] = {
                         "--out-dir results/figures/mnist5k-demo",
     "figures depth": "newlogic figures depth --depth-json results/analysis/depth.json --out-dir results/figures",
     "download": "newlogic download --dataset mnist --data-dir data",
-    "preflight": "newlogic preflight --profile cluster/slurm --configfile config/paper-mnist.yaml",
+    "preflight": "newlogic preflight --profile cluster/local-slurm --configfile config/paper-mnist.yaml",
     "inspect": "newlogic inspect depth --out results/analysis/depth.json",
     "inspect depth": "newlogic inspect depth --layers 100 --width 256 --out results/analysis/depth.json",
     "list": "newlogic list attacks",

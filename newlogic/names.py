@@ -21,7 +21,7 @@ MAX_NAME_LENGTH = 100
 RESERVED_NAMES = frozenset({
     "clean", "model", "checks", "noise", "label", "verdict", "ramp_unfinished", "noise_rejected",
     "scrambled_rejected", "config", "metrics", "summary", "runs", "models", "attacks", "tables", "figures",
-    "analysis", "logs", "benchmarks",
+    "analysis", "logs", "benchmarks", "landscape",  # landscape.json lives next to checks.json (issue 32)
     *(name.rsplit(".", 1)[0] for name in (paths.METRICS_FILE, paths.WEIGHTS_FILE)),
 })
 # partial and result files, lock files, the CSV's per-column fields

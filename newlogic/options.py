@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from newlogic.errors import UserError
+from newlogic.numbers import parse_decimal, parse_int
 
 T = TypeVar("T")
+MAX_EXACT_INT = 2**53  # every integer up to here is exactly a float; 2**53 + 1 is not
+MAX_INT = 2**63 - 1  # int64: numpy's and torch's integers, Slurm's counts
+MAX_FLOAT_INT = 10**308  # an int beyond this has no float (float() would raise OverflowError)
 
 
 @dataclass(frozen=True)
@@ -31,17 +35,25 @@ class Range:
         return above and below
 
     def describe(self) -> str:
-        """``> 0``, ``>= 1``, ``in (0, 1]``: how error messages state the range."""
+        """``> 0``, ``>= 1``, ``in (0, 1]``, ``in [0, 4294967295]``: how error messages state the range."""
+        low, high = _bound_text(self.low), _bound_text(self.high)
         if self.high is None and self.low is not None:
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
+            return f"{'>' if self.low_open else '>='} {low}"
         if self.low is None and self.high is not None:
-            return f"{'<' if self.high_open else '<='} {self.high:g}"
-        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+            return f"{'<' if self.high_open else '<='} {high}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
 
     def check(self, value: Any, where: str) -> None:
         """UserError ``{where} must be {range}, got {value}`` unless ``value`` is None or in range."""
         if value is not None and not self.contains(value):
-            raise UserError(f"{where} must be {self.describe()}, got {value!r}")
+            raise UserError(f"{where} must be {self.describe()}, got {_shown(value)}")
+
+
+def _bound_text(bound: float | None) -> str:
+    """A range's end as text: an integer in full (``4294967295``, not ``4.29497e+09``), else ``:g``; none: ``''``."""
+    if bound is None:
+        return ""
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
 
 
 POSITIVE = Range(0, low_open=True)
@@ -73,18 +85,64 @@ def finite(value: float, where: str) -> float:
     return value
 
 
+def _number(value: Any, hint: type, where: str) -> int | float | None:
+    """``value`` as ``hint`` (``int`` or ``float``), or None when it is no such number (the caller names the type).
+
+    A string must be ASCII decimal notation (``newlogic.numbers``); an integer is read exactly, an
+    integral float becomes an int only up to ``MAX_EXACT_INT`` (beyond it, it stands for many
+    integers), and an int fits in 64 bits (``MAX_INT``): what numpy, torch and Slurm take.
+    """
+    if isinstance(value, str):
+        exact = parse_int(value.strip())
+        value = exact if exact is not None else parse_decimal(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if hint is float:
+        if isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
+            raise UserError(f"{where} must be a finite number, got {_shown(value)}")
+        return finite(float(value), where)
+    if isinstance(value, float):
+        finite(value, where)
+        if not value.is_integer():
+            return None
+        if abs(value) > MAX_EXACT_INT:
+            raise UserError(f"{where} must be an integer written in digits, got {value!r} (a number with an exponent "
+                            "or a decimal point is exact only up to 2**53)")
+        value = int(value)
+    return value
+
+
+def _sized(value: Any, where: str) -> Any:
+    """``value``; an int beyond 64 bits (``MAX_INT``) is a UserError (checked after the field's own range)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise UserError(f"{where} must be an integer of at most 64 bits (|x| <= 2**63 - 1), got {_shown(value)}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, or ``an integer of N digits`` for a long one (str() of 4,300 digits and more fails)."""
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"an integer of about {round(abs(value).bit_length() * math.log10(2))} digits"
+    return repr(value)
+
+
 def coerce(value: Any, hint: Any, where: str) -> Any:
     """``value`` as type ``hint`` (a scalar type, ``X | None``, ``list``/``tuple[X, ...]``, ``Annotated[X, Range]``).
 
-    Integers pass as floats and integral floats as ints; numeric strings pass as numbers
-    (``1e-3`` may arrive as a string in YAML 1.1); a bool is never a number; a number must be
-    finite (NaN, ±inf: UserError) and inside the hint's ``Range``.
+    Integers pass as floats and integral floats as ints (up to 2**53, ``_number``); numeric strings
+    in ASCII decimal notation pass as numbers (``1e-3`` may arrive as a string in YAML 1.1); a bool
+    is never a number; a number must be finite (NaN, ±inf: UserError), an int fits in 64 bits, and
+    both lie inside the hint's ``Range``.
     """
     hint, bounds = _split_annotated(hint)
+    converted = _coerce_unbounded(value, hint, where)
     if bounds is not None:
-        converted = coerce(value, hint, where)
         bounds.check(converted, where)
-        return converted
+    return _sized(converted, where)
+
+
+def _coerce_unbounded(value: Any, hint: Any, where: str) -> Any:
+    """``coerce`` for a hint without its ``Range``, before the 64-bit check."""
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         options = [arg for arg in get_args(hint) if arg is not type(None)]
@@ -99,16 +157,11 @@ def coerce(value: Any, hint: Any, where: str) -> Any:
         converted = [coerce(v, item, where) for v in value]
         return tuple(converted) if container is tuple else converted
     if hint in (float, int) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = None
+        number = _number(value, hint, where)
         if number is not None:
-            finite(number, where)
-        if number is not None and (hint is float or number.is_integer()):
-            return float(value) if hint is float else int(number)
+            return number
     if hint in (float, int, str, bool) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):
-        raise UserError(f"{where} must be {hint.__name__}, got {value!r}")
+        raise UserError(f"{where} must be {hint.__name__}, got {_shown(value)}")
     return value
 
 

@@ -16,24 +16,22 @@ from typing import Any, TextIO, TypeAlias
 
 from tqdm import tqdm
 
-from newlogic.errors import UserError
+from newlogic.numbers import seconds_from_env
 
 PROGRESS_SECONDS_ENV = "NEWLOGIC_PROGRESS_SECONDS"
 DEFAULT_PROGRESS_SECONDS = 30.0
+MIN_PROGRESS_SECONDS = 0.001  # a line per millisecond at most (the tests' fastest)
+MAX_PROGRESS_SECONDS = 86_400.0  # a day: a longer interval would hide a whole job's progress
 
 
 def progress_interval() -> float:
-    """Seconds between progress lines: ``$NEWLOGIC_PROGRESS_SECONDS`` or 30; UserError unless a number > 0."""
-    text = os.environ.get(PROGRESS_SECONDS_ENV)
-    if text is None:
-        return DEFAULT_PROGRESS_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise UserError(f"${PROGRESS_SECONDS_ENV}={text!r}: expected seconds, a number > 0")
-    return seconds
+    """Seconds between progress lines: ``$NEWLOGIC_PROGRESS_SECONDS`` or 30.
+
+    A finite ASCII decimal in ``[MIN_PROGRESS_SECONDS, MAX_PROGRESS_SECONDS]``, else one UserError
+    (``newlogic.numbers.seconds_from_env``): ``inf`` would silence the log, ``nan`` never compares.
+    """
+    return seconds_from_env(os.environ, PROGRESS_SECONDS_ENV, DEFAULT_PROGRESS_SECONDS,
+                            MIN_PROGRESS_SECONDS, MAX_PROGRESS_SECONDS)
 
 
 class ProgressLines:

@@ -1,30 +1,15 @@
-"""Small statistics for result files, checks and tables: Wilson and Clopper–Pearson intervals, sample std,
-Welch's t-test, McNemar's exact test and Holm–Bonferroni adjustment. No scipy at import.
+"""Small statistics for result files, checks and tables: the Clopper–Pearson interval, sample std,
+Welch's t-test, McNemar's exact test, Holm–Bonferroni adjustment, a seeded bootstrap of per-image
+outcomes, and Kendall's τ-b with its exact permutation p-value. No scipy at import.
 """
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-Z_95 = 1.959963984540054  # the 97.5 % quantile of the standard normal
-
-
-def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float] | None:
-    """Wilson score interval of a proportion (Wilson 1927); None when ``trials`` is 0.
-
-    With p = k/n: centre ``(p + z²/2n) / (1 + z²/n)``, half-width
-    ``z·√(p(1−p)/n + z²/4n²) / (1 + z²/n)``.
-    """
-    if trials == 0:
-        return None
-    p = successes / trials
-    scale = 1 + z**2 / trials
-    centre = (p + z**2 / (2 * trials)) / scale
-    half = z * math.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / scale
-    low = 0.0 if successes == 0 else centre - half  # exact at the ends, where rounding would leave ±1e-17
-    high = 1.0 if successes == trials else centre + half
-    return low, high
+import numpy as np
 
 
 def sample_std(values: Sequence[float]) -> float | None:
@@ -109,6 +94,19 @@ def accuracy_interval(accuracy: float, count: int, confidence: float = CONFIDENC
     return None if interval is None else list(interval)
 
 
+def paired_drop_upper(first_only: int, second_only: int, count: int, confidence: float = CONFIDENCE) -> float:
+    """Upper end of the ``confidence`` interval of a paired drop ``acc(second) − acc(first) = (s − f)/n``.
+
+    ``f``, ``s``: images right in the first only, in the second only, of ``n = count``. Conditional on
+    the ``d = f + s`` discordant images, ``s ~ Binomial(d, π)`` and the drop is ``(d/n)(2π − 1)``; its
+    upper end is ``(d/n)(2·π_high − 1)`` with ``π_high`` the Clopper–Pearson upper end of ``s/d``
+    (0 when ``d = 0``: the two agree on every image).
+    """
+    discordant = first_only + second_only
+    interval = clopper_pearson(second_only, discordant, confidence)
+    return 0.0 if interval is None else discordant / count * (2 * interval[1] - 1)
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm–Bonferroni adjusted p-values (Holm 1979), in the order given.
 
@@ -145,3 +143,108 @@ def compare_paired(first: Sequence[bool], second: Sequence[bool]) -> PairedCompa
     return PairedComparison(sum(map(bool, first)) / count if count else math.nan,
                             sum(map(bool, second)) / count if count else math.nan, count,
                             mcnemar_exact_p(first, second))
+
+
+BOOTSTRAP_REPLICATES = 2000  # percentile-interval ends move by < 0.5 point between reruns with other seeds [project]
+BOOTSTRAP_SEED = 24  # fixed: the same files give the same interval, byte for byte [project]
+MIN_SEEDS_TO_RESAMPLE = 3  # with fewer seeds a resample over seeds has too few distinct draws to cover them [project]
+
+
+def bootstrap_interval(per_seed: Sequence[np.ndarray], *, over_seeds: bool, confidence: float = CONFIDENCE,
+                       replicates: int = BOOTSTRAP_REPLICATES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``θ = (1/S)·Σ_s mean_i x_{s,i}``, the mean over seeds of per-image means.
+
+    ``per_seed[s]`` holds seed s's per-image outcomes (1/0 correctness, or a paired difference in
+    {−1, 0, 1}). Each of B replicates draws, within every seed, its n_s images with replacement
+    (``over_seeds`` false: the interval covers the choice of images, for these seeds' networks); with
+    ``over_seeds`` it first draws S seeds with replacement, then the images within each drawn seed
+    (two-stage: it also covers training variance). The interval is the ``(1 ∓ confidence)/2``
+    quantiles of the B replicate values (numpy's linear interpolation), from a generator seeded with
+    ``seed``: the same outcomes give the same interval. Each seed's resample is drawn as the multinomial
+    counts of its distinct outcomes (the same distribution as drawing images, at a cost independent of
+    the number of images). Raises ValueError on an empty seed or none.
+    """
+    if not per_seed or any(len(values) == 0 for values in per_seed):
+        raise ValueError("every seed needs at least one image")
+    rng = np.random.default_rng(seed)
+    # n draws with replacement from a seed's images have the mean Σ_v v·m_v/n with (m_v) ~ Multinomial(n, share of
+    # each distinct value v): drawn so, a replicate costs one multinomial over the few distinct outcomes
+    distinct = [np.unique(np.asarray(values, dtype=float), return_counts=True) for values in per_seed]
+    total = np.zeros(replicates)
+    for slot in range(len(distinct)):  # each replicate's seed in this slot: drawn, or the slot's own seed
+        drawn = rng.integers(0, len(distinct), size=replicates) if over_seeds else np.full(replicates, slot)
+        for position, (values, counts) in enumerate(distinct):
+            chosen = np.flatnonzero(drawn == position)
+            if len(chosen):
+                images = int(counts.sum())
+                total[chosen] += rng.multinomial(images, counts / images, size=len(chosen)) @ values / images
+    alpha = 1 - confidence
+    low, high = np.quantile(total / len(distinct), [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def _sign(value: float) -> int:
+    return int(value > 0) - int(value < 0)
+
+
+def kendall_tau_b(first: Sequence[float], second: Sequence[float]) -> float | None:
+    """Kendall's τ-b: ``(C − D) / √((n₀ − n₁)(n₀ − n₂))`` over all pairs; None when either side is constant.
+
+    C, D: concordant and discordant pairs; n₀ = n(n−1)/2; n₁, n₂: pairs tied in ``first``, in ``second``.
+    """
+    concordant = discordant = tied_first = tied_second = 0
+    for i in range(len(first)):
+        for j in range(i + 1, len(first)):
+            a, b = _sign(first[j] - first[i]), _sign(second[j] - second[i])
+            tied_first += a == 0
+            tied_second += b == 0
+            concordant += a * b > 0
+            discordant += a * b < 0
+    pairs = len(first) * (len(first) - 1) // 2
+    denominator = math.sqrt((pairs - tied_first) * (pairs - tied_second))
+    return (concordant - discordant) / denominator if denominator else None
+
+
+EXACT_PERMUTATION_ROWS = 9  # 9! = 362,880 orderings: enumerated; longer tables are sampled [project]
+PERMUTATION_SAMPLES = 100_000
+PERMUTATION_CHUNK = 20_000  # orderings scored at once (bounds the memory of the sign matrix)
+
+
+def kendall_permutation_p(first: Sequence[float], second: Sequence[float],
+                          seed: int = BOOTSTRAP_SEED) -> float | None:
+    """One-sided permutation p-value of Kendall's τ-b: ``P(τ_b(first, π·second) ≥ τ_b(first, second))``.
+
+    Under H₀ (no association) every ordering π of ``second`` against ``first`` is equally likely.
+    With n ≤ ``EXACT_PERMUTATION_ROWS`` all n! orderings are enumerated (exact: with 4 rows and τ = 1,
+    p = 1/24); beyond, ``PERMUTATION_SAMPLES`` seeded random orderings give ``(1 + hits)/(1 + B)``.
+    Ties keep their counts under π, so τ-b's denominator is fixed and the comparison is on C − D,
+    in integers. None when τ-b is undefined (fewer than 2 rows, or a constant side).
+    """
+    if len(first) < 2 or kendall_tau_b(first, second) is None:
+        return None
+    n = len(first)
+    i, j = np.triu_indices(n, k=1)
+    anchor = np.asarray(first, dtype=float)
+    first_signs = np.sign(anchor[j] - anchor[i]).astype(np.int64)
+    values = np.asarray(second, dtype=float)
+
+    def statistic(orders: np.ndarray) -> np.ndarray:  # C − D for each ordering (one per row of ``orders``)
+        permuted = values[orders]
+        return np.sign(permuted[:, j] - permuted[:, i]).astype(np.int64) @ first_signs
+
+    observed = statistic(np.arange(n)[None, :])[0]
+    exact = n <= EXACT_PERMUTATION_ROWS
+    rng = np.random.default_rng(seed)
+    orderings = itertools.permutations(range(n)) if exact else None
+    total = hits = 0
+    while True:
+        if orderings is not None:
+            chunk = np.array(list(itertools.islice(orderings, PERMUTATION_CHUNK)), dtype=np.intp).reshape(-1, n)
+        else:
+            size = min(PERMUTATION_CHUNK, PERMUTATION_SAMPLES - total)
+            chunk = np.argsort(rng.random((size, n)), axis=1)
+        if len(chunk) == 0:
+            break
+        hits += int(np.count_nonzero(statistic(chunk) >= observed))
+        total += len(chunk)
+    return hits / total if exact else (1 + hits) / (1 + total)

@@ -1,16 +1,14 @@
-"""The workflow config: its ablations (which models meet which attack settings).
+"""The workflow config as a ``Study``: its typed fields and its ablations (which models meet which attack settings).
 
-Torch-free and low in the layers (the reports read it); the checks of every option a job would run are
-``newlogic.validation.validate_config``.
+Torch-free and low in the layers (the reports read it). A ``Study`` is made in one place,
+``newlogic.study_loader`` (read strictly, the schema's defaults filled, the strong suite expanded,
+``newlogic.validation.validate_config`` run), for the Snakefile, the CLI and preflight alike.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from newlogic.attacks.catalog import CATALOG, DEFAULT_CLIP, NORMALIZED, NORMALIZED_NOTE, SCALE_NOTE
-from newlogic.attacks.suite import expand_strong_suite
-from newlogic.config_file import parse_config_text, read_config_file
 from newlogic.errors import UserError
 from newlogic.names import check_safe_name
 from newlogic.spec import canonical_name
@@ -42,18 +40,44 @@ class Ablation:
         return self.settings + self.suite
 
 
-def load_config(source: Path | str) -> dict[str, Any]:
-    """Read a workflow config from a YAML/JSON file, or from an inline ``{...}`` mapping, strictly.
+@dataclass(frozen=True)
+class Study:
+    """One workflow config, prepared: every key the schema defaults is present (``newlogic.study_loader``).
 
-    ``newlogic.config_file``: no YAML tags, duplicate keys, ``__use_yte__`` or infinite numbers.
+    ``config`` is the prepared mapping itself (what a job's ``--config`` copy holds and what the
+    collector reads); the other fields are its keys, typed, so no reader restates a default.
+    ``published`` maps each ablation with a published counterpart to its ``published`` block.
     """
-    text = str(source)
-    if text.lstrip().startswith("{"):
-        config = parse_config_text(text, "the inline config")
-    else:
-        config = read_config_file(Path(source))
-    expand_strong_suite(config)
-    return config
+
+    config: dict[str, Any]
+    dataset: str
+    run: str | None
+    data_dir: str
+    device: str
+    seeds: tuple[int, ...]
+    stats: str
+    training: dict[str, Any]
+    architecture: dict[str, Any]
+    figures: dict[str, Any]
+    attacks: dict[str, dict[str, Any]]
+    ablations: dict[str, Ablation]
+    published: dict[str, dict[str, Any]]
+    landscape: dict[str, Any] | None
+
+
+def study_of_prepared(config: dict[str, Any]) -> Study:
+    """The ``Study`` of a config the loader has prepared (defaults filled, suite expanded, validated).
+
+    Only ``newlogic.study_loader`` calls it: a key the schema defaults is read as it is, never defaulted here.
+    """
+    return Study(
+        config=config, dataset=config["dataset"], run=config.get("run"), data_dir=config["data_dir"],
+        device=config["device"], seeds=tuple(config["seeds"]), stats=config["stats"],
+        training=config["training"], architecture=config["architecture"], figures=config["figures"],
+        attacks=config["attacks"], ablations=ablations(config),
+        published={name: body["published"] for name, body in config["ablations"].items() if "published" in body},
+        landscape=config.get("landscape"),
+    )
 
 
 def seeds_from_command_line(config: dict[str, Any]) -> None:
@@ -64,7 +88,8 @@ def seeds_from_command_line(config: dict[str, Any]) -> None:
     """
     seeds = config.get("seeds")
     if isinstance(seeds, list):
-        config["seeds"] = [int(seed) if isinstance(seed, str) and seed.isdigit() else seed for seed in seeds]
+        config["seeds"] = [int(seed) if isinstance(seed, str) and seed.isascii() and seed.isdigit() else seed
+                           for seed in seeds]  # '²'.isdigit() is True, int('²') fails: the schema names it instead
 
 
 def _model_entry(entry: str | dict[str, Any], dataset: str) -> ModelEntry:

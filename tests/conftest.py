@@ -1,12 +1,14 @@
 """Shared fixtures: small trained digits models (session-scoped, trained once per test run)."""
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-from newlogic.store.paths import WEIGHTS_FILE
+from newlogic.store.paths import CONFIG_FILE, WEIGHTS_FILE
+from newlogic.store.results import sha256_file
 
 DIGITS_EPOCHS = 3
 MASKING_SCALE = 1000.0
@@ -16,7 +18,7 @@ QUICK_SETTINGS = {
     "cw_l2": {"max_iterations": 20}, "spsa": {"nb_iter": 3, "spsa_samples": 8},
     "max_confidence": {}, "jsma": {"gamma": 0.02}, "transfer": {"base_attack": "pgd", "nb_iter": 5},
     "autoattack": {"apgd_steps": 3, "fab_steps": 3, "square_queries": 10}, "uniform_noise": {},
-    "square": {"square_queries": 10},
+    "square": {"square_queries": 10}, "apgd_max_loss": {"apgd_steps": 3},
     "adaptive": {"nb_iter": 10, "restarts": 2},
 }
 
@@ -64,4 +66,6 @@ def masked_model_dir(digits_model_dir: Path, tmp_path_factory: pytest.TempPathFa
     for key in output_layer:
         state[key] = state[key] * MASKING_SCALE
     torch.save(state, out_dir / WEIGHTS_FILE)
+    record = json.loads((out_dir / CONFIG_FILE).read_text())  # the new weights' hash, as training records it
+    (out_dir / CONFIG_FILE).write_text(json.dumps({**record, "weights_sha256": sha256_file(out_dir / WEIGHTS_FILE)}))
     return out_dir

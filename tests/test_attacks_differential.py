@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from newlogic.attacks import resolve_setting
-from newlogic.attacks.apgd import CE, DLR_TARGETED, apgd
+from newlogic.attacks.apgd import CE, DLR, DLR_TARGETED, apgd
 from newlogic.attacks.autoattack import SURVIVED, chain_robust_accuracy
 from newlogic.attacks.base import run_attack
 from newlogic.attacks.carlini import carlini_wagner_l2
@@ -116,15 +116,16 @@ def test_project_cw_is_as_strong_as_cleverhans(fixed, steps: int, iterations: in
     assert ours_l2 <= (1.10 if abort else 1.05) * theirs_l2, (ours_l2, theirs_l2)
 
 
-@pytest.mark.parametrize(("loss", "norm", "eps"), [(CE, "Linf", 0.1), (DLR_TARGETED, "Linf", 0.1), (CE, "L2", 1.0)])
+@pytest.mark.parametrize(("loss", "norm", "eps"), [(CE, "Linf", 0.1), (DLR_TARGETED, "Linf", 0.1), (CE, "L2", 1.0),
+                                                  (DLR, "Linf", 0.1)])
 def test_apgd_port_gives_every_sample_the_verdict_of_torchattacks(fixed, loss: str, norm: str, eps: float) -> None:
     import torchattacks
 
     model, x, y = fixed
     steps = 10
     ours = apgd(model, x, y, loss=loss, norm=norm, eps=eps, steps=steps, restarts=1, seed=0, num_classes=10)
-    reference = (torchattacks.APGD(model, norm=norm, eps=eps, steps=steps, n_restarts=1, seed=0, loss="ce")
-                 if loss == CE else
+    reference = (torchattacks.APGD(model, norm=norm, eps=eps, steps=steps, n_restarts=1, seed=0, loss=loss)
+                 if loss in (CE, DLR) else
                  torchattacks.APGDT(model, norm=norm, eps=eps, steps=steps, n_restarts=1, seed=0, n_classes=10))
     theirs = reference(x, y)
     with torch.no_grad():

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from newlogic.attacks.catalog import (
-    AUTOATTACK_COMPONENTS,
     CATALOG,
-    JSMA_TARGETS,
     KINDS,
     PRESETS,
     ByDataset,
@@ -49,13 +47,6 @@ def test_every_entry_names_a_callable_implementation(name: str) -> None:
     assert callable(getattr(module, entry.function))
     if entry.summarize_records is not None:
         assert callable(getattr(module, entry.summarize_records))
-
-
-def test_the_catalog_choices_are_the_implementations_registries() -> None:
-    from newlogic.attacks import autoattack, saliency
-
-    assert tuple(autoattack.COMPONENTS) == AUTOATTACK_COMPONENTS
-    assert tuple(saliency.TARGETS) == JSMA_TARGETS
 
 
 def test_catalog_fields_the_checks_read() -> None:

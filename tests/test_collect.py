@@ -17,10 +17,11 @@ from newlogic.report import collect as collect_module
 from newlogic.report.checks import write_checks
 from newlogic.report.collect import collect_ablation
 from newlogic.report.summary import summarize
-from newlogic.report.tables import RENDERERS, aggregate, check_columns
+from newlogic.report.tables import RENDERERS, check_columns, table_of, write_tables
 from newlogic.report.verdicts import MASKING_SUSPECTED, NO_MASKING_FOUND
 from newlogic.store import paths
 from newlogic.store.results import sha256_file
+from newlogic.study_loader import load_study
 
 ATTACKS = {"fgsm_0.1": {"attack": "fgsm", "eps": 0.1}, "fgsm_0.3": {"attack": "fgsm", "eps": 0.3},
            "bim_0.3": {"attack": "bim", "eps": 0.3}, "noise_0.1": {"attack": "uniform_noise", "eps": 0.1}}
@@ -39,6 +40,12 @@ def _files(root: Path, model: str, seed: int) -> None:
                for setting, correct in CORRECT.items()]
     write_checks(written, paths.checks_json(root, "digits", model, seed))
     fake_noise(root, reference)
+
+
+def _tables(config: dict, results: Path, out_dir: Path) -> None:
+    """The tables as ``newlogic aggregate`` writes them: the study loaded, its files collected, then drawn."""
+    study = load_study(json.dumps(config))
+    write_tables(table_of(collect_ablation(study.config, "demo", results), study.stats), out_dir)
 
 
 @pytest.fixture
@@ -88,7 +95,7 @@ def result_of_another_eps(root: Path) -> Path:
     target = _result(root, "fgsm_0.3")
     _copy_result(_result(root, "fgsm_0.1"), target)
     data = json.loads(target.read_text())
-    target.write_text(json.dumps({**data, "setting": "fgsm_0.3"}))  # even renamed inside, its ε is 0.1
+    target.write_text(json.dumps({**data, "setting": "fgsm_0.3", "samples_file": "fgsm_0.3.npz"}))  # its ε is 0.1
     return target
 
 
@@ -123,6 +130,43 @@ def edited_cell_word(root: Path) -> Path:
     report["cells"]["fgsm_0.3"]["verdict"] = "robust"
     path.write_text(json.dumps(report))
     return path
+
+
+def _edit_checks(root: Path, change: Callable[[dict], None]) -> Path:
+    path = paths.checks_json(root, "digits", "relu", 0)
+    report = json.loads(path.read_text())
+    change(report)
+    path.write_text(json.dumps(report))
+    return path
+
+
+def raised_worst_case(root: Path) -> Path:
+    """The issue's forgery: a worst case printed above the attack cells it is the minimum of."""
+    def change(report: dict) -> None:
+        assert report["worst_case"][1]["accuracy"] == 0.2  # ε 0.3: the minimum of fgsm_0.3 (0.4), bim_0.3 (0.2)
+        report["worst_case"][1]["accuracy"] = 0.95
+
+    return _edit_checks(root, change)
+
+
+def everything_passed(root: Path) -> Path:
+    """Every status set to passed and the verdict recomputed from them (checks.verdict), consistently."""
+    def change(report: dict) -> None:
+        assert report["verdict"] == "incomplete"
+        for status in report["checks"]:
+            status.update(status="passed", reason=None)
+        report["not_evaluated"] = []
+        report["verdict"], report["evidence"] = checks.verdict(report["checks"], report["flags"])
+        report["verdict_text"] = f"{report['verdict']} ({len(report['checks'])} checks)"
+
+    return _edit_checks(root, change)
+
+
+def flagged_without_a_flag(root: Path) -> Path:
+    def change(report: dict) -> None:
+        report["flagged"] = True
+
+    return _edit_checks(root, change)
 
 
 def another_models_checks(root: Path) -> Path:
@@ -182,12 +226,15 @@ DAMAGES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "another model's result": (another_models_result, "model_ref name 'relog' is not the model directory's 'relu'"),
     "seed 1's model.pt in seed0": (another_seeds_weights, "SHA-256 is not config.json's weights_sha256"),
     "7.0 clean accuracy": (edited_clean_accuracy, r"final.test_accuracy 7.0 is not a fraction in \[0, 1\]"),
-    "noise result over fgsm_0.1.json": (noise_over_fgsm, "holds setting 'noise_0.1'"),
+    "noise result over fgsm_0.1.json": (noise_over_fgsm, "noise_0.1"),  # its samples_file, or its setting
     "a result of another eps": (result_of_another_eps, "parameters .* is not the configured setting 'fgsm_0.3'"),
     "a result of another limit": (result_of_another_limit, "limit 3 is not the configured setting 'bim_0.3'"),
     "float adv_correct": (float_correctness, "array 'adv_correct' has dtype float64"),
-    "hand-edited verdict": (edited_verdict, "verdict .* is not the .* its checks give"),
-    "edited cell word": (edited_cell_word, "cells must map settings to one of"),
+    "hand-edited verdict": (edited_verdict, "verdict .* is not the .* the checks give on its results"),
+    "edited cell word": (edited_cell_word, 'cells.fgsm_0.3.verdict "robust" is not the "'),
+    "worst case 0.2 -> 0.95": (raised_worst_case, r"worst_case\[1\].accuracy 0.95 is not the 0.2 the checks give"),
+    "statuses passed, verdict recomputed": (everything_passed, 'verdict "no masking found" is not the "incomplete"'),
+    "flagged set without a flag": (flagged_without_a_flag, "flagged true is not the false"),
     "another model's checks.json": (another_models_checks, "model_ref name 'relog'"),
     "150% noise rejection": (noise_rejection_above_one, r"rejection_rate 1.5 is not a fraction"),
     "another seed's noise.json": (another_seeds_noise, "model_ref seed 1"),
@@ -216,7 +263,7 @@ def test_a_damaged_file_is_refused_by_tables_summary_and_collector_in_one_line(c
     damage, message = DAMAGES[case]
     damaged = damage(results)
     for read in (lambda: collect_ablation(CONFIG, "demo", results), lambda: summarize(CONFIG, "demo", results),
-                 lambda: aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")):
+                 lambda: _tables(CONFIG, results, tmp_path / "tables")):
         with pytest.raises(UserError, match=message) as error:
             read()
         assert str(damaged) in str(error.value) and "\n" not in str(error.value)
@@ -266,7 +313,7 @@ def test_a_setting_id_that_is_a_column_is_refused(setting: str, results: Path, t
     config = {**CONFIG, "attacks": {**ATTACKS, setting: ATTACKS["fgsm_0.3"]},
               "ablations": {"demo": {"models": ["relu"], "attacks": ["fgsm_0.1", setting]}}}
     with pytest.raises(UserError, match=f"'{setting}'"):
-        aggregate(json.dumps(config), "demo", results_dir=results, out_dir=tmp_path / "tables")
+        _tables(config, results, tmp_path / "tables")
 
 
 @pytest.mark.parametrize(("settings", "message"), [
@@ -285,9 +332,9 @@ def test_the_table_refuses_a_setting_id_that_overwrites_a_column(settings: tuple
 def test_rows_are_models_by_name_each_with_its_own_numbers(results: Path, tmp_path: Path) -> None:
     relog = paths.model_dir(results, "digits", "relog", 0) / paths.METRICS_FILE
     relog.write_text(relog.read_text().replace('"test_accuracy": 0.8', '"test_accuracy": 0.5'))
-    aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
+    _tables(CONFIG, results, tmp_path / "tables")
     csv = (tmp_path / "tables/demo.csv").read_text().splitlines()
-    assert csv[1].startswith("relu,Baseline,85.0,") and csv[2].startswith("relog,+ ReLog,70.0,")
+    assert csv[1].startswith("relu,Baseline,85.0,") and csv[2].startswith("relog,'+ ReLog,70.0,")  # escape.csv_cell
 
 
 def test_an_untrained_run_is_missing_and_its_files_are_never_shown(results: Path) -> None:
@@ -310,3 +357,74 @@ def test_each_weights_file_is_hashed_once_per_collection(results: Path, monkeypa
 
 def test_one_renderer_per_format() -> None:
     assert list(RENDERERS) == list(paths.TABLE_FORMATS)
+
+
+def test_checks_over_settings_outside_the_ablation_are_recomputed_from_them(results: Path) -> None:
+    """checks.json covers every setting of the run (the strong suite too); the columns may be fewer."""
+    fewer = {**CONFIG, "ablations": {"demo": {"models": ["relu"], "attacks": ["fgsm_0.1"]}}}
+    run = collect_ablation(fewer, "demo", results).model("relu").runs[0]
+    assert set(run.results) == {"fgsm_0.1"} and run.checks is not None
+    without_config = {**fewer, "attacks": {"fgsm_0.1": ATTACKS["fgsm_0.1"]}}  # bim_0.3 of another config: no place
+    assert collect_ablation(without_config, "demo", results).model("relu").runs[0].checks == run.checks
+    raised_worst_case(results)
+    with pytest.raises(UserError, match="worst_case"):
+        collect_ablation(fewer, "demo", results)
+
+
+def test_checks_whose_result_is_gone_are_missing_not_shown(results: Path) -> None:
+    gone = _result(results, "bim_0.3")
+    gone.unlink()
+    collected = collect_ablation(CONFIG, "demo", results)
+    assert collected.model("relu").runs[0].checks is None
+    assert dict(collected.missing)[paths.checks_json(results, "digits", "relu", 0)] == \
+        f"cannot be verified: its result {gone} is missing"
+
+
+def test_newlogic_checks_reads_through_the_verified_reader(results: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "checks.json"
+    folder = paths.result_json(results, "digits", "relu", 0, "x").parent
+    assert main(["checks", "--results", str(folder), "--out", str(out)]) == 0
+    capsys.readouterr()
+    forged = accuracy_not_its_samples(results)
+    assert main(["checks", "--results", str(folder), "--out", str(tmp_path / "again.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(forged) in err and "adv_accuracy 0.9 is not the mean" in err
+    assert not (tmp_path / "again.json").exists()
+
+
+def test_first_difference_names_the_place_and_tolerates_only_last_bits() -> None:
+    from newlogic.report.verify_checks import first_difference
+
+    stored = {"worst_case": [{"accuracy": 0.2, "interval": [0.1, 0.3]}], "flagged": False}
+    assert first_difference(stored, {"worst_case": [{"accuracy": 0.2, "interval": [0.1 + 1e-15, 0.3]}],
+                                     "flagged": False}, "") is None
+    assert first_difference(stored, {"worst_case": [{"accuracy": 0.15, "interval": [0.1, 0.3]}], "flagged": False},
+                            "") == ("worst_case[0].accuracy", 0.2, 0.15)
+    assert first_difference(stored, {**stored, "flagged": 0}, "") == ("flagged", False, 0)
+    assert first_difference({**stored, "robust": True}, stored, "") == ("robust", True, None)
+
+
+def test_a_config_copy_whose_name_is_not_its_hash_is_refused(results: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from newlogic.report.collect import load_ablation_results
+
+    text = json.dumps(CONFIG)
+    copy = paths.config_json(results, text)
+    copy.parent.mkdir(parents=True)
+    copy.write_text(text)
+    assert load_ablation_results(load_study(copy), "demo", results).models[0].label == "Baseline"
+    arguments = ["aggregate", "--config", str(copy), "--ablation", "demo", "--results-dir", str(results),
+                 "--out-dir", str(tmp_path / "tables")]
+    assert main(arguments) == 0
+    capsys.readouterr()
+    copy.write_text(text.replace('"Baseline"', '"+ ReLog2"'))  # rows relabelled, the name kept: a rerun would read it
+    with pytest.raises(UserError, match=f"config {copy} is named by a hash its content does not have"):
+        load_study(copy)
+    with pytest.raises(SystemExit) as stop:  # refused while the arguments are parsed
+        main(arguments)
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1 and copy.name in err
+    other = tmp_path / "config.json"  # any other name is a config like any other
+    other.write_text(text.replace('"Baseline"', '"+ ReLog2"'))
+    assert load_ablation_results(load_study(other), "demo", results).models[0].label == "+ ReLog2"

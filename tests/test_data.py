@@ -13,7 +13,8 @@ import torchvision.datasets.cifar
 from fake_datasets import write_fake_cifar10, write_fake_mnist
 
 from newlogic import data
-from newlogic.data import dataset_info, download_dataset, load_dataset, mnist5k_split
+from newlogic.data import download_dataset, load_dataset, mnist5k_split
+from newlogic.datasets import dataset_info
 from newlogic.errors import UserError
 
 

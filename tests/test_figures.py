@@ -15,19 +15,21 @@ from newlogic.evaluation.depth import run_depth_experiment
 from newlogic.evaluation.evaluate import run_attack_setting
 from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.evaluation.noise import evaluate_noise_rejection
+from newlogic.figure_catalog import MODEL, figure_names
 from newlogic.figures import (
-    MODEL_FIGURES,
     make_ablation_figures,
     make_depth_figure,
     make_model_figures,
     model_figure_files,
 )
-from newlogic.figures.accuracy import accuracy_curves, plot_accuracy_vs_eps
+from newlogic.figures.accuracy import TABLE_LABEL, accuracy_curves, family_title, plot_accuracy_vs_eps
 from newlogic.figures.common import first_conv, module_io
+from newlogic.figures.confidence import plot_confidence
 from newlogic.figures.files import save_figure
 from newlogic.figures.gallery import craft_gallery, plot_gallery
 from newlogic.figures.interpolation import interpolation_path
 from newlogic.figures.patches import cluster_patches, top_patches
+from newlogic.figures.robustness import plot_robustness_curves
 from newlogic.figures.weights import plot_conv1_weights, scale_weights
 from newlogic.nn.models import ArchOptions, build_model
 from newlogic.report.checks import write_checks
@@ -44,6 +46,12 @@ def RESULTS_OF(model_dir: Path) -> Path:  # noqa: N802 - reads as the results fo
     """The results folder of a model directory ``{results}/models/{dataset}/{model}/seed{seed}``."""
     return model_dir.parents[3]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_FIGURE_WIDTH = 4000  # pixels: no figure is wider
+
+
+def png_width(path: Path) -> int:
+    """A PNG's width in pixels: the first field of its IHDR chunk (bytes 16–19, big-endian)."""
+    return int.from_bytes(path.read_bytes()[16:20], "big")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +81,7 @@ def assert_figure_files(paths: list[Path]) -> None:
         head = path.read_bytes()[:8]
         assert path.stat().st_size > 1000, path
         assert head == PNG_MAGIC if path.suffix == ".png" else head.startswith(b"%PDF"), path
+        assert path.suffix != ".png" or png_width(path) <= MAX_FIGURE_WIDTH, (path, png_width(path))
         assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -173,6 +182,31 @@ def test_accuracy_curves_average_seeds_by_eps() -> None:
         plot_accuracy_vs_eps([_result("relu", None, 0.0, 0.9, attack="cw_l2")])
 
 
+def test_panel_titles_are_the_tables_labels_without_their_eps() -> None:
+    results = [{**_result("relu", 0.1, 0.8, 0.9), TABLE_LABEL: "FGM-L∞ ε=0.1"},
+               {**_result("relu", 0.3, 0.1, 0.9), TABLE_LABEL: "FGM-L∞ ε=0.3"},
+               {**_result("relu", 0.3, 0.4, 0.9, preset="strong"), TABLE_LABEL: "PGD ε=0.3 (strong)"}]
+    figure = plot_accuracy_vs_eps(results)
+    assert [ax.get_title() for ax in figure.axes if ax.get_title()] == ["FGM-L∞", "PGD (strong)"]
+    assert family_title(("fgsm", "paper", "scores"), [_result("relu", 0.1, 0.8, 0.9)], "linf") == "fgsm (L∞)"
+
+
+def test_no_figure_kind_is_wider_than_the_limit_on_many_panels(tmp_path: Path) -> None:
+    """24 confidence histograms (once 11,267 px in one row), 12 attack panels, 3 threat models: each ≤ 4,000 px."""
+    rng = np.random.default_rng(0)
+    confidence = plot_confidence({f"set {index}": rng.random(50) for index in range(24)}, "softmax")
+    accuracy = plot_accuracy_vs_eps([_result("relu", eps, 0.5, 0.9, attack=f"attack{index}")
+                                     for index in range(12) for eps in (0.1, 0.3)])
+    summary = {"models": [{"name": "relu", "label": "Baseline", "attacks": [], "robust_acc": [
+        {"threat_model": threat, "eps": eps, "pooled": {"accuracy": 0.5, "interval": [0.4, 0.6]}}
+        for threat in ("Linf", "L2", "L0") for eps in (0.1, 0.3)]}]}
+    for name, figure in (("confidence", confidence), ("accuracy", accuracy),
+                         ("robustness", plot_robustness_curves(summary))):
+        paths = save_figure(figure, tmp_path, name)
+        assert_figure_files(paths)
+        assert png_width(paths[0]) > 500, name
+
+
 ABLATION = {"dataset": "digits", "seeds": [0], "attacks": {f"fgsm_{eps}": {"attack": "fgsm", "eps": eps, "limit": 40}
                                                            for eps in (0.1, 0.3)},
             "ablations": {"demo": {"models": [{"name": "relu", "label": "Baseline"}]}}}
@@ -219,7 +253,7 @@ def test_interpolation_path_endpoints() -> None:
 def test_every_model_figure_is_written(model_dir: Path, results: list[Path], tmp_path: Path) -> None:
     paths = make_model_figures(model_dir, tmp_path, data_dir=DATA, device="cpu", results=results,
                                options={"gallery_samples": 4, "noise_samples": 200})
-    assert paths == model_figure_files(tmp_path) and len(paths) == 2 * len(MODEL_FIGURES)
+    assert paths == model_figure_files(tmp_path) and len(paths) == 2 * len(figure_names(MODEL))
     assert_figure_files(paths)
     with pytest.raises(UserError, match="unknown figure"):
         make_model_figures(model_dir, tmp_path, data_dir=DATA, device="cpu", names=["histogram"])
@@ -248,9 +282,3 @@ def test_folded_rgb_weights_figure(tmp_path: Path) -> None:
     assert first_conv(model).weight.shape == (128, 3, 5, 5)
     figure = plot_conv1_weights(model, fold_factor=8)
     assert_figure_files(save_figure(figure, tmp_path, "conv1_weights"))
-
-
-def test_the_workflow_knows_every_model_figure() -> None:
-    from newlogic.store.paths import MODEL_FIGURE_NAMES
-
-    assert tuple(MODEL_FIGURES) == MODEL_FIGURE_NAMES

@@ -9,7 +9,8 @@ import yaml
 from test_workflow import REPO, planned_jobs, snakemake
 
 from newlogic.spec import canonical_name, parse_model_name
-from newlogic.study import ablations, load_config
+from newlogic.study import ablations
+from newlogic.study_loader import load_study
 from newlogic.training.options import resolve_options
 from newlogic.training.run import run_training
 
@@ -37,7 +38,7 @@ def test_one_epoch_mnist_cnn_on_mnist5k_beats_chance_by_far(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("config_name", CONFIGS)
 def test_no_shipped_config_leaves_a_ramp_unfinished(config_name: str) -> None:
-    config = load_config(REPO / "config" / config_name)
+    config = load_study(REPO / "config" / config_name).config
     dataset = config["dataset"]
     training, options = resolve_options(dataset, config.get("training") or {}, config.get("architecture") or {},
                                         TRAIN_SIZES[dataset])
@@ -51,7 +52,7 @@ def test_no_shipped_config_leaves_a_ramp_unfinished(config_name: str) -> None:
 def test_paper_and_journal_definitions_differ_exactly_in_the_documented_components(paper: str, journal: str) -> None:
     resolved = {}
     for name in (paper, journal):
-        config = load_config(REPO / "config" / name)
+        config = load_study(REPO / "config" / name).config
         dataset = config["dataset"]
         training, options = resolve_options(dataset, config["training"] or {}, config["architecture"] or {},
                                             TRAIN_SIZES[dataset])
@@ -67,7 +68,7 @@ def test_paper_and_journal_definitions_differ_exactly_in_the_documented_componen
 
 @pytest.mark.parametrize(("config_name", "max_group"), [("paper-mnist.yaml", 4), ("paper-cifar10.yaml", 2)])
 def test_paper_configs_use_bce_and_the_papers_maxout(config_name: str, max_group: int) -> None:
-    config = load_config(REPO / "config" / config_name)
+    config = load_study(REPO / "config" / config_name).config
     (ablation, *_) = ablations(config).values()
     specs = [parse_model_name(entry.name, config["dataset"]) for entry in ablation.models]
     assert {spec.max_group for spec in specs if spec.fold_factor > 1} == {max_group}

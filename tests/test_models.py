@@ -7,7 +7,7 @@ import torch
 from journal_names import JOURNAL_NAMES
 from torch import nn
 
-from newlogic.data import DatasetInfo, dataset_info
+from newlogic.datasets import DatasetInfo, dataset_info
 from newlogic.errors import UserError
 from newlogic.nn.activations import Centering, ReLog
 from newlogic.nn.init import DYNAMIC_GAIN, initialize

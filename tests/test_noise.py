@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from newlogic.data import dataset_info
+from newlogic.datasets import dataset_info
 from newlogic.errors import UserError
 from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.evaluation.noise import (
@@ -22,9 +22,10 @@ from newlogic.evaluation.noise import (
 from newlogic.nn.models import ArchOptions, build_model
 from newlogic.options import to_dict
 from newlogic.spec import parse_model_name
-from newlogic.store.atomic import atomic_torch_save, atomic_write_json
+from newlogic.store.atomic import atomic_write_json
 from newlogic.store.provenance import config_hash
 from newlogic.store.results import NOISE_SCHEMA_VERSION, sha256_file
+from newlogic.training.torch_save import atomic_torch_save
 
 DIGITS_TEST = 360  # 20 % of scikit-learn's 1,797 digits
 
@@ -41,8 +42,8 @@ def write_constant_model(model_dir: Path, name: str, bias: list[float]) -> Path:
     record = {"schema_version": 1, "model": spec.to_dict(), "dataset": "digits", "seed": 0, "training": {},
               "architecture": to_dict(options)}
     record["provenance"] = {"config_hash": config_hash(record)}  # loading verifies the fingerprint
-    atomic_write_json(model_dir / "config.json", record)
     atomic_torch_save(model.state_dict(), model_dir / "model.pt")
+    atomic_write_json(model_dir / "config.json", {**record, "weights_sha256": sha256_file(model_dir / "model.pt")})
     atomic_write_json(model_dir / "metrics.json", {"schema_version": 1})
     return model_dir
 

@@ -22,11 +22,13 @@ def test_a_valid_result_reads_with_the_arrays_asked_for(tmp_path: Path) -> None:
     (lambda p: p.write_text('{"schema_version": 2, "compl'), "is not valid JSON"),
     (lambda p: p.write_bytes(b"\x80\x81\x00"), "is not valid JSON"),
     (lambda p: p.write_text("[1, 2]"), "not an object"),
-    (lambda p: p.write_text(p.read_text().replace('"schema_version": 2', '"schema_version": 1')),
-     "schema_version 1, expected 2"),
+    (lambda p: p.write_text(p.read_text().replace('"schema_version": 3', '"schema_version": 1')),
+     "schema_version 1, expected 3"),
     (lambda p: p.write_text(p.read_text().replace('"complete": true', '"complete": false')), "is incomplete"),
     (lambda p: p.write_text(p.read_text().replace('"clean_accuracy": 1.0', '"clean_accuracy": Infinity')),
-     "clean_accuracy inf is not a finite accuracy"),
+     "Infinity is not a finite number"),  # the strict JSON reader refuses it (newlogic.config_file)
+    (lambda p: p.write_text(p.read_text().replace('"clean_accuracy": 1.0', '"clean_accuracy": 1.5')),
+     "clean_accuracy 1.5 is not a finite accuracy"),
     (lambda p: p.with_suffix(".npz").unlink(), "per-sample file"),
     (lambda p: p.with_suffix(".npz").write_bytes(p.with_suffix(".npz").read_bytes()[:40]), "does not match its JSON"),
 ])

@@ -1,14 +1,20 @@
-"""The report's statistics: Clopper–Pearson intervals, Holm–Bonferroni, McNemar's exact test, Welch's test."""
+"""The report's statistics: Clopper–Pearson intervals, Holm–Bonferroni, McNemar's exact test, Welch's test, the
+seeded bootstrap of per-image outcomes and Kendall's τ-b with its permutation p-value."""
 
+import itertools
 import math
 
+import numpy as np
 import pytest
 
 from newlogic.stats import (
     accuracy_interval,
+    bootstrap_interval,
     clopper_pearson,
     compare_paired,
     holm,
+    kendall_permutation_p,
+    kendall_tau_b,
     mcnemar_exact_p,
     welch_p,
 )
@@ -66,3 +72,66 @@ def test_mcnemar_and_the_paired_comparison() -> None:
 def test_welch_needs_two_values_and_some_variance() -> None:
     assert welch_p([0.5], [0.6, 0.7]) is None and welch_p([0.5, 0.5], [0.6, 0.6]) is None
     assert 0 < welch_p([0.50, 0.52, 0.51], [0.70, 0.71, 0.69]) < 0.001
+
+
+def test_kendall_tau_b_agrees_with_scipy_on_ties() -> None:
+    from scipy.stats import kendalltau
+
+    first, second = [0.99, 0.99, 0.99, 0.99, 0.93, 0.99, 0.98, 0.96], [0.9, 0.95, 0.95, 0.97, 0.9, 0.96, 0.93, 0.9]
+    assert kendall_tau_b(first, second) == pytest.approx(kendalltau(first, second).statistic)
+    assert kendall_tau_b([1, 1, 1], [1, 2, 3]) is None and kendall_permutation_p([1, 1, 1], [1, 2, 3]) is None
+
+
+@pytest.mark.parametrize("rows", [3, 4, 5, 6, 7, 8])
+def test_kendall_permutation_p_is_scipys_exact_one_sided_p_without_ties(rows: int) -> None:
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(rows)
+    for _ in range(5):
+        first, second = list(rng.permutation(rows) * 1.0), list(rng.permutation(rows) * 1.0)
+        expected = kendalltau(first, second, method="exact", alternative="greater").pvalue
+        assert kendall_permutation_p(first, second) == pytest.approx(expected, abs=1e-12)
+
+
+def test_kendall_permutation_p_by_hand() -> None:
+    """Four rows, τ = 1: one ordering of 24. Three rows: τ-b takes 1, 1/3, −1/3, −1 on 1, 2, 2, 1 orderings.
+    Ties (two equal published values; the regenerated side distinct): τ-b = 1 for 2 of the 24 orderings."""
+    assert kendall_permutation_p([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1 / 24)
+    assert kendall_permutation_p([1, 2, 3], [1, 3, 2]) == pytest.approx(3 / 6)  # τ = 1/3: orderings with τ ≥ 1/3
+    assert kendall_permutation_p([1, 2, 3], [3, 2, 1]) == pytest.approx(1.0)
+    assert kendall_permutation_p([0.99, 0.99, 0.5, 0.4], [0.9, 0.95, 0.3, 0.2]) == pytest.approx(2 / 24)
+    orderings = list(itertools.permutations([0.9, 0.95, 0.3, 0.2]))
+    taus = [kendall_tau_b([0.99, 0.99, 0.5, 0.4], list(order)) for order in orderings]
+    observed = kendall_tau_b([0.99, 0.99, 0.5, 0.4], [0.9, 0.95, 0.3, 0.2])
+    assert sum(tau >= observed - 1e-12 for tau in taus) == 2
+
+
+def test_kendall_permutation_p_samples_long_tables_reproducibly() -> None:
+    first = list(range(12))
+    second = [0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10]
+    p_value = kendall_permutation_p(first, second)
+    assert p_value == kendall_permutation_p(first, second) and 0 < p_value < 1e-3
+
+
+def test_bootstrap_interval_within_seeds_and_over_seeds() -> None:
+    right = np.array([1.0] * 30 + [0.0] * 20)
+    low, high = bootstrap_interval([right, right], over_seeds=False)
+    assert low < 0.6 < high and 0.05 < high - low < 0.25  # 100 images: about ±1.96·√(0.24/100)
+    assert bootstrap_interval([right, right], over_seeds=False) == (low, high)  # seeded: deterministic
+    constant = np.ones(50)
+    assert bootstrap_interval([constant], over_seeds=False) == (1.0, 1.0)
+    # over seeds: seeds that differ widen the interval beyond the images' own spread
+    seeds = [np.array([1.0] * k + [0.0] * (100 - k)) for k in (20, 50, 80)]
+    wide = bootstrap_interval(seeds, over_seeds=True)
+    narrow = bootstrap_interval(seeds, over_seeds=False)
+    assert wide[0] < narrow[0] < 0.5 < narrow[1] < wide[1] and wide[1] - wide[0] > 0.3
+    # coverage of a paired difference: true change +0.1, 200 images, 2 seeds; the 95 % interval covers it
+    rng = np.random.default_rng(1)
+    covered = 0
+    for trial in range(200):
+        differences = [rng.choice([-1.0, 0.0, 1.0], size=200, p=[0.1, 0.7, 0.2]) for _ in range(2)]
+        low, high = bootstrap_interval(differences, over_seeds=False, replicates=500, seed=trial)
+        covered += low <= 0.1 <= high
+    assert 0.9 <= covered / 200 <= 0.99
+    with pytest.raises(ValueError):
+        bootstrap_interval([np.array([])], over_seeds=False)

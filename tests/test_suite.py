@@ -7,9 +7,11 @@ import pytest
 from newlogic.attacks.catalog import CATALOG
 from newlogic.attacks.request import attack_request
 from newlogic.attacks.resolve import resolve_setting
-from newlogic.attacks.suite import DOUBLED, PROFILES, SUITE_PREFIX, expand_strong_suite, table_eps
+from newlogic.attacks.suite import DOUBLED, PROFILES, SUITE_PREFIX, TRANSFER_SOURCE, expand_strong_suite, table_eps
 from newlogic.errors import UserError
-from newlogic.study import ablations, load_config
+from newlogic.spec import ModelSpec, parse_model_name
+from newlogic.study import ablations
+from newlogic.study_loader import load_study
 
 CONFIG = {
     "dataset": "mnist5k",
@@ -92,5 +94,31 @@ def test_a_bad_profile_or_setting_is_one_line() -> None:
                                   "config/paper-cifar10.yaml", "config/journal-mnist.yaml",
                                   "config/journal-cifar10.yaml"])
 def test_every_shipped_config_gives_every_ablation_the_suite(path: str) -> None:
-    for name, ablation in ablations(load_config(path)).items():
+    for name, ablation in load_study(path).ablations.items():
         assert ablation.suite, name
+
+
+def test_the_transfer_member_crafts_on_the_softmax_baseline_at_every_eps_in_both_norms() -> None:
+    config = _expanded()
+    pairs = table_eps(CONFIG["attacks"], "mnist5k")
+    suite = ablations(config)["a"].suite
+    for norm, eps in pairs:
+        name = f"{SUITE_PREFIX}transfer_{norm}_{eps:g}"
+        assert name in suite and name + DOUBLED not in suite
+        request = attack_request(name, config["attacks"][name], "mnist5k")
+        assert request.surrogate == TRANSFER_SOURCE == "relu"
+        assert parse_model_name(TRANSFER_SOURCE) == ModelSpec(activation="relu", units="linear", output="softmax",
+                                                              loss="ce")
+        resolved = resolve_setting(request.attack, "mnist5k")
+        assert resolved.entry.needs_surrogate and resolved.base is not None
+        assert resolved.base.name == "apgd_max_loss" and resolved.base.params["loss"] == "ce"
+        assert (resolved.norm, resolved.eps) == (norm, eps)
+    # an ablation without the baseline (b: relog only) still gets the transfer, from the same config's relu
+    assert f"{SUITE_PREFIX}transfer_linf_0.1" in ablations(config)["b"].suite
+
+
+def test_square_is_a_real_gradient_free_check_in_both_profiles() -> None:
+    assert PROFILES["quick"]["square"]["square_queries"] >= 1000
+    assert PROFILES["standard"]["square"]["square_queries"] == 5000
+    for profile in PROFILES.values():
+        assert set(profile["apgd"]["components"]) == {"apgd-dlr", "apgd-t"}  # scale-free losses only

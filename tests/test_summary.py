@@ -11,9 +11,16 @@ import yaml
 from result_fixtures import fake_model_dir, fake_setting_result
 
 from newlogic.cli import main
+from newlogic.repo_files import SUMMARY_SCHEMA
 from newlogic.report.checks import write_checks
-from newlogic.report.summary import MIN_OVER_ATTACKS, SUMMARY_SCHEMA, WORST_CASE, summarize
-from newlogic.report.verdicts import INCOMPLETE, MASKING_SUSPECTED
+from newlogic.report.summary import summarize
+from newlogic.report.vocabulary import (
+    INCOMPLETE,
+    MASKING_SUSPECTED,
+    MEANINGS,
+    MIN_OVER_ATTACKS,
+    PER_SAMPLE_WORST_CASE,
+)
 from newlogic.store import paths
 
 SCHEMA = yaml.safe_load(SUMMARY_SCHEMA.read_text())
@@ -73,6 +80,14 @@ def test_summary_validates_against_its_schema_and_holds_the_numbers(results: Pat
     assert fgsm["interval"]["1"][0] < 0.9 < fgsm["interval"]["1"][1]
     # per sample: survived FGSM and BIM; seed 0: 5 of 10 (below either attack alone), seed 1: 8 of 10 (× REPEAT)
     assert robust["accuracy"]["per_seed"] == {"0": 0.5, "1": 0.8}
+    # pooled over the seeds' 80 images, with the interval the tables print (not covering training variance)
+    pooled = robust["pooled"]
+    assert (pooled["accuracy"], pooled["n_samples"], pooled["survived"]) == (0.65, 80, 52)
+    assert pooled["interval"] == pytest.approx([0.5352, 0.7533], abs=1e-3)  # Clopper–Pearson 52/80
+    assert fgsm["pooled"]["n_samples"] == 80 and fgsm["pooled"]["accuracy"] == pytest.approx(0.85)
+    # seed 1's FGSM is not significantly below uniform noise, with no sound attack beside it: masking suspected
+    assert relu["masking"]["verdict"] == MASKING_SUSPECTED and robust["upper_bound"] is True
+    assert summary["vocabulary"] == MEANINGS
     assert sorted(robust["attacks"]) == ["bim_0.3", "fgsm_0.3"]
     reference = json.loads((paths.model_dir(results, "digits", "relu", 0) / "config.json").read_text())
     assert relu["runs"][0]["config_hash"] == reference["provenance"]["config_hash"]
@@ -88,6 +103,8 @@ def test_masking_verdicts_and_missing_runs(results: Path) -> None:
     assert "one_step_beats_iterative" not in relu["masking"]["flags"]  # FGSM above BIM for relu: no such flag
     assert str(paths.model_dir(results, "digits", "relog", 1) / paths.METRICS_FILE) in summary["missing"]
     assert relog["clean_acc"]["std"] is None and list(relog["clean_acc"]["per_seed"]) == ["0"]
+    # a flagged model's worst case is an upper bound
+    assert [entry["upper_bound"] for entry in relog["robust_acc"]] == [True]
 
 
 def test_without_a_worst_case_the_lowest_attack_stands_in(tmp_path: Path) -> None:
@@ -98,6 +115,7 @@ def test_without_a_worst_case_the_lowest_attack_stands_in(tmp_path: Path) -> Non
     jsonschema.validate(summary, SCHEMA)
     (robust,) = summary["models"][0]["robust_acc"]
     assert robust["method"] == MIN_OVER_ATTACKS and robust["accuracy"]["per_seed"] == {"0": 0.6}  # BIM's
+    assert robust["upper_bound"] is True  # the lowest single attack bounds the worst case from above
     assert summary["models"][0]["masking"]["verdict"] == INCOMPLETE
 
 
@@ -116,7 +134,9 @@ def test_aggregate_writes_the_summary_beside_the_tables_without_torch(results: P
                  "--out-dir", str(out_dir)]) == 0
     jsonschema.validate(json.loads((out_dir / f"demo.{paths.SUMMARY_EXT}").read_text()), SCHEMA)
     code = ("import sys; from pathlib import Path; from newlogic.report.summary import write_summary; "
-            f"write_summary({str(config)!r}, 'demo', results_dir=Path({str(results)!r}), out_dir=Path('.')); "
+            "from newlogic.study_loader import load_study; "
+            f"write_summary(load_study({str(config)!r}), 'demo', results_dir=Path({str(results)!r}), "
+            "out_dir=Path('.')); "
             "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
@@ -143,4 +163,20 @@ def test_a_worst_case_needs_a_sound_attack_on_every_seed_and_marks_a_seed_lackin
     summary = summarize(config, "demo", root)
     jsonschema.validate(summary, SCHEMA)
     (robust,) = summary["models"][0]["robust_acc"]
-    assert robust["incomplete_seeds"] == [] and robust["method"] == WORST_CASE
+    assert robust["incomplete_seeds"] == [] and robust["method"] == PER_SAMPLE_WORST_CASE
+
+
+def test_n_evaluated_samples_is_the_n_the_worst_case_used(tmp_path: Path) -> None:
+    """FGSM on 200 images, the sound PGD on 50 (the strong suite's limit): every worst case rests on 50."""
+    config = {**CONFIG, "seeds": [0], "attacks": {**CONFIG["attacks"],
+                                                  "pgd_0.3": {"attack": "pgd", "preset": "strong", "eps": 0.3}},
+              "ablations": {"demo": {"models": [{"name": "relu", "label": "Baseline"}]}}}
+    root = tmp_path / "results"
+    reference = fake_model_dir(root, "relu", 0)
+    files = [fake_setting_result(root, reference, "fgsm_0.3", config["attacks"]["fgsm_0.3"], [1] * 150 + [0] * 50),
+             fake_setting_result(root, reference, "pgd_0.3", config["attacks"]["pgd_0.3"], [1] * 20 + [0] * 30)]
+    write_checks(files, paths.checks_json(root, "digits", "relu", 0))
+    (model,) = summarize(config, "demo", root)["models"]
+    assert model["n_evaluated_samples"] == 50 and model["robust_acc"][0]["pooled"]["n_samples"] == 50
+    assert model["masking"]["verdict"] == INCOMPLETE and model["robust_acc"][0]["upper_bound"] is False
+    assert [attack["pooled"]["n_samples"] for attack in model["attacks"]] == [200, 50]

@@ -14,11 +14,16 @@ from result_fixtures import fake_model_dir, fake_noise, fake_result, fake_settin
 from newlogic.errors import UserError
 from newlogic.report import checks
 from newlogic.report.checks import CHECKS
-from newlogic.report.samples import load_result
-from newlogic.report.tables import aggregate
-from newlogic.report.verdicts import INCOMPLETE, MASKING_SUSPECTED, NO_MASKING_FOUND, verdict_text
+from newlogic.report.collect import collect_ablation
+from newlogic.report.entries import ChecksEntry, read_checks
+from newlogic.report.render import LEFT, RIGHT, Markup, TextTable, latex, markdown, rendered
+from newlogic.report.samples import load_result, values_at
+from newlogic.report.tables import DERIVED_SUFFIXES, table_of, write_tables
+from newlogic.report.verdicts import combined_verdict, verdict_text
+from newlogic.report.vocabulary import INCOMPLETE, INCONCLUSIVE, MASKING_SUSPECTED, NO_MASKING_FOUND, PASSED
 from newlogic.stats import mcnemar_exact_p, welch_p
 from newlogic.store import paths
+from newlogic.study_loader import load_study
 
 BATCH = 10
 CONFIG = {
@@ -43,20 +48,13 @@ def per_sample(batches: list[float]) -> list[int]:
     return [int(k < round(acc * BATCH)) for acc in batches for k in range(BATCH)]
 
 
-def checks_report(reference: dict, flags: list[dict], verdict: str, results: list[Path]) -> dict:
-    """A ``checks.json`` of ``results`` (its worst case and cell words) whose check statuses give ``verdict``:
-    the flagged checks, the others passed."""
-    flagged = {flag["check"] for flag in flags}
-    statuses = [{"check": name, "status": "flagged" if name in flagged else "passed", "reason": None}
-                for name in CHECKS]
-    assert checks.verdict(statuses, flags)[0] == verdict
-    report = checks.run_checks([load_result(path) for path in results])
-    return {**report, "model_ref": reference, "flags": flags, "checks": statuses, "verdict": verdict}
+def checks_report(reference: dict, results: list[Path]) -> dict:
+    """The ``checks.json`` of ``results``, as ``newlogic checks`` writes it (the collector recomputes it)."""
+    return {**checks.run_checks([load_result(path) for path in results]), "model_ref": reference}
 
 
 def write_run(results: Path, model: str, seed: int, clean: float, adv: dict[str, list[float]],
-              flags: list[dict] | None = None, subset: bool = False, verdict: str = NO_MASKING_FOUND,
-              metric_flags: list[str] | None = None, clean_batches: list[float] | None = None,
+              subset: bool = False, metric_flags: list[str] | None = None, clean_batches: list[float] | None = None,
               config: dict | None = None) -> dict:
     """One run's verified files: model directory, a result per setting of ``adv``, checks.json, noise.json."""
     reference = fake_model_dir(results, model, seed, test_accuracy=clean, flags=metric_flags)
@@ -67,10 +65,15 @@ def write_run(results: Path, model: str, seed: int, clean: float, adv: dict[str,
         written.append(fake_setting_result(
             results, reference, setting, attacks[setting], per_sample(batches), subset=subset, clean=clean_correct,
             batch_size=BATCH, test_size=10 * BATCH * len(batches) if subset else BATCH * len(batches)))
-    write_json(paths.checks_json(results, "digits", model, seed),
-               checks_report(reference, flags or [], verdict, written))
+    write_json(paths.checks_json(results, "digits", model, seed), checks_report(reference, written))
     fake_noise(results, reference)
     return reference
+
+
+def tabulate(config: dict | Path, results: Path, out_dir: Path) -> None:
+    """The tables as ``newlogic aggregate`` writes them: the config loaded, its files collected once, then drawn."""
+    study = load_study(config if isinstance(config, Path) else json.dumps(config))
+    write_tables(table_of(collect_ablation(study.config, "demo", results), study.stats), out_dir)
 
 
 @pytest.fixture
@@ -78,10 +81,9 @@ def results(tmp_path: Path) -> Path:
     root = tmp_path / "results"
     for seed, clean in ((0, 0.90), (1, 0.94)):
         write_run(root, "relu", seed, clean, {"zeta_0.3": [0.1, 0.1, 0.2, 0.2], "alpha_0.3": [0.0, 0.0, 0.0, 0.0]})
-    flag = {"check": "one_step_above_iterative", "marker": "‡", "message": "m", "settings": ["alpha_0.3", "zeta_0.3"],
-            "suspect": "zeta_0.3", "severity": MASKING_SUSPECTED}
+    # FGSM 85 % against 5-step BIM 2.5 %: one_step_above_iterative flags the model (no sound attack ran)
     write_run(root, "relog", 0, 0.92, {"zeta_0.3": [0.8, 0.9, 0.8, 0.9], "alpha_0.3": [0.0, 0.0, 0.0, 0.1]},
-              flags=[flag], subset=True, verdict=MASKING_SUSPECTED, metric_flags=["relog_ramp_unfinished"])
+              subset=True, metric_flags=["relog_ramp_unfinished"])
     return root
 
 
@@ -93,19 +95,27 @@ def row_of(markdown: str, label: str) -> list[str]:
 def test_rows_columns_and_numbers(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config_path = tmp_path / "config.yaml"
     config_path.write_text(json.dumps(CONFIG))
-    aggregate(config_path, "demo", results_dir=results, out_dir=tmp_path / "tables")
+    tabulate(config_path, results, tmp_path / "tables")
     table = pd.read_csv(tmp_path / "tables/demo.csv")
-    assert list(table["label"]) == ["Baseline", "+ ReLog"]  # config order
-    assert [c for c in table.columns if not c.endswith(("_std", "_runs", "_significant"))][:6] == [
+    assert list(table["label"]) == ["Baseline", "'+ ReLog"]  # config order; a leading + quoted (escape.csv_cell)
+    assert [c for c in table.columns if not c.endswith(DERIVED_SUFFIXES)][:6] == [
         "model", "label", "clean", "worst_linf_0.3", "zeta_0.3", "alpha_0.3"]  # clean, worst case, then settings
     assert table.loc[0, "clean"] == pytest.approx(92.0)
     assert table.loc[0, "clean_std"] == pytest.approx(100 * 0.02828427, rel=1e-4)  # std of 0.90, 0.94 (n - 1)
     assert table.loc[0, "zeta_0.3"] == pytest.approx(15.0)
     assert table.loc[1, "zeta_0.3_runs"] == 1  # seed 1 of relog is missing
     assert table.loc[1, "worst_linf_0.3"] == pytest.approx(2.5)  # per sample: right under FGSM and BIM
-    # relog: seed 0 suspect, seed 1 missing (newlogic.report.verdicts.combined_verdict)
-    assert list(table["verdict"]) == [verdict_text(NO_MASKING_FOUND, len(CHECKS)), INCOMPLETE]
+    # relu: FGSM 15 % against BIM-5 0 % flags the model; relog: seed 0 suspect, seed 1 missing (combined_verdict)
+    assert list(table["verdict"]) == [MASKING_SUSPECTED, INCOMPLETE]
     assert list(table["ramp_unfinished"]) == [False, True]
+    assert list(table["worst_case_upper_bound"]) == [True, False]
+    # every cell: its pooled Clopper–Pearson interval, n and whether it was tested against the row above
+    assert (table.loc[1, "worst_linf_0.3_n"], table.loc[1, "zeta_0.3_n"], table.loc[0, "zeta_0.3_n"]) == (40, 40, 80)
+    assert table.loc[1, "worst_linf_0.3_low"] == pytest.approx(0.0633, abs=1e-3)
+    assert table.loc[1, "worst_linf_0.3_high"] == pytest.approx(13.16, abs=1e-2)
+    assert table.loc[0, "zeta_0.3_low"] < 15.0 < table.loc[0, "zeta_0.3_high"]
+    assert list(table["zeta_0.3_tested"]) == [False, False]  # the first row has no row above; one seed below
+    assert table.loc[0, "noise_rejected_n"] == 200 and table.loc[0, "clean_n"] == 80
 
     markdown = (tmp_path / "tables/demo.md").read_text()
     # the worst-case column's header names its kind (newlogic.report.worst_case.CASE_HEADERS)
@@ -116,11 +126,16 @@ def test_rows_columns_and_numbers(results: Path, tmp_path: Path, capsys: pytest.
     # one seed: not tested (Welch needs 3 per cell, never a switch to McNemar); subset; a seed lacks it; the checks
     # call the FGSM cell masking suspected (only 5-step BIM ran beside it) and flag it
     assert relog[3] == "85.00?⊂⊖!‡"
+    # relu's verdict is masking suspected: its worst case is an upper bound
+    assert row_of(markdown, "Baseline")[2].startswith("≤ 0.00 ± 0.00 [0.0, 4.5]")
     # the worst case, from checks.json, with the Clopper–Pearson interval of 1 survivor in 40 images:
     # [1 − 0.975^(1/40), B⁻¹(0.975; 2, 39)] = [0.06 %, 13.2 %]
     assert relog[2] == "2.50 [0.1, 13.2]?⊂⊖"
     assert "—" not in relog  # one of two seeds present: a mean of one run, marked, not missing
-    assert CHECKS["one_step_above_iterative"].description in markdown
+    # the marker's legend says the severity it shows
+    assert f"‡ one_step_above_iterative ({MASKING_SUSPECTED}): {CHECKS['one_step_above_iterative'].description}" \
+        in markdown
+    assert "≤ an upper bound" in markdown and "not training variance" in markdown
     assert "Welch's t-test on per-seed accuracies (both cells ≥ 3 seeds)" in markdown and "Holm" in markdown
     assert "△ the ReLog or curvature ramp" in markdown and "? not tested" in markdown
     assert "robust" not in markdown.replace("robustness figure", "")
@@ -135,15 +150,24 @@ def test_rows_columns_and_numbers(results: Path, tmp_path: Path, capsys: pytest.
 
 def test_the_verdict_combines_the_seeds(results: Path, tmp_path: Path) -> None:
     write_run(results, "relog", 1, 0.92, {"zeta_0.3": [0.8, 0.9, 0.8, 0.9], "alpha_0.3": [0.0] * 4})
-    aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
-    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == MASKING_SUSPECTED  # seed 0 is suspect
-    write_run(results, "relog", 0, 0.92, {"zeta_0.3": [0.8, 0.9, 0.8, 0.9], "alpha_0.3": [0.0] * 4})
-    aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
-    no_masking = verdict_text(NO_MASKING_FOUND, len(CHECKS))
-    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == no_masking
+    tabulate(CONFIG, results, tmp_path / "tables")
+    relog = row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")
+    assert relog[-1] == MASKING_SUSPECTED and relog[2].startswith("≤ ")  # both seeds flagged: a bound
     paths.checks_json(results, "digits", "relog", 0).unlink()
-    aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
-    assert row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")[-1] == INCOMPLETE
+    tabulate(CONFIG, results, tmp_path / "tables")
+    relog = row_of((tmp_path / "tables/demo.md").read_text(), "+ ReLog")
+    assert relog[-1] == INCOMPLETE and not relog[2].startswith("≤")
+
+
+def test_combined_verdict_is_the_worst_seed_and_the_fewest_checks_passed() -> None:
+    def report(word: str, passed: int) -> ChecksEntry:
+        return read_checks({"verdict": word, "worst_case": [], "cells": {}, "flags": [],
+                            "checks": [{"status": PASSED}] * passed + [{"status": INCONCLUSIVE}]})
+    assert combined_verdict([report(NO_MASKING_FOUND, 12), report(NO_MASKING_FOUND, 10)]) == verdict_text(
+        NO_MASKING_FOUND, 10)
+    assert combined_verdict([report(NO_MASKING_FOUND, 12), report(INCONCLUSIVE, 9)]) == INCONCLUSIVE
+    assert combined_verdict([report(INCONCLUSIVE, 12), report(INCOMPLETE, 9)]) == INCOMPLETE
+    assert combined_verdict([report(NO_MASKING_FOUND, 12), None]) == INCOMPLETE
 
 
 def test_seeds_use_welch_per_seed_and_the_paper_option_welch_per_batch(tmp_path: Path) -> None:
@@ -155,13 +179,15 @@ def test_seeds_use_welch_per_seed_and_the_paper_option_welch_per_batch(tmp_path:
             write_run(root, model, seed, accuracy, {"zeta_0.3": [accuracy] * 10})
     config = {**CONFIG, "seeds": [0, 1, 2], "attacks": {"zeta_0.3": CONFIG["attacks"]["zeta_0.3"]}}
     for stats, starred in (("seeds", False), ("paper", True)):
-        aggregate(json.dumps({**config, "stats": stats}), "demo", results_dir=root, out_dir=tmp_path / stats)
+        tabulate({**config, "stats": stats}, root, tmp_path / stats)
         frame = pd.read_csv(tmp_path / stats / "demo.csv")
         assert bool(frame.loc[1, "zeta_0.3_significant"]) is starred, stats
         assert bool(frame.loc[1, "clean_significant"]) is False
     assert "the paper's test" in (tmp_path / "paper/demo.md").read_text()
-    with pytest.raises(UserError, match="stats 'batches' is not valid; valid: seeds, paper"):
-        aggregate(json.dumps({**config, "stats": "batches"}), "demo", results_dir=root, out_dir=tmp_path / "x")
+    with pytest.raises(UserError, match="stats.*'batches'"):  # the study loader's schema refuses it first
+        tabulate({**config, "stats": "batches"}, root, tmp_path / "x")
+    with pytest.raises(UserError, match="stats 'batches' is not valid; valid: seeds, paper"):  # so does the table
+        table_of(collect_ablation(load_study(json.dumps(config)).config, "demo", root), "batches")
 
 
 def test_the_clean_column_is_tested_on_the_samples_its_cell_shows(tmp_path: Path) -> None:
@@ -170,7 +196,7 @@ def test_the_clean_column_is_tested_on_the_samples_its_cell_shows(tmp_path: Path
         root = tmp_path / f"results-{subset}"
         write_run(root, "relu", 0, 0.5, {"zeta_0.3": [0.1] * 4}, clean_batches=[0.5] * 4, subset=subset)
         write_run(root, "relog", 0, 0.95, {"zeta_0.3": [0.1] * 4}, clean_batches=[1.0, 0.9, 1.0, 0.9], subset=subset)
-        aggregate(json.dumps(config), "demo", results_dir=root, out_dir=tmp_path / "tables")
+        tabulate(config, root, tmp_path / "tables")
         frame = pd.read_csv(tmp_path / "tables/demo.csv")
         # per-batch clean accuracies only from a result on the whole test set (the cell's samples); else not tested
         assert bool(frame.loc[1, "clean_significant"]) is tested
@@ -211,16 +237,16 @@ def _nan_clean(results: Path) -> Path:
 
 @pytest.mark.parametrize(("damage", "message"), [
     (_incomplete, "is incomplete"),
-    (_nan_accuracy, "adv_accuracy nan is not a finite accuracy"),
+    (_nan_accuracy, "NaN is not a finite number"),
     (_alien, "model_ref name 'relog' is not the model directory's 'relu'"),
     (_foreign_npz, "zeta_0.3.npz does not match its JSON"),
-    (_nan_clean, "final.test_accuracy nan is not a fraction"),
+    (_nan_clean, "NaN is not a finite number"),
 ])
 def test_a_refused_file_stops_the_table_with_one_line_naming_it(damage, message: str, results: Path,
                                                                  tmp_path: Path) -> None:
     damaged = damage(results)
     with pytest.raises(UserError, match=message) as error:
-        aggregate(json.dumps(CONFIG), "demo", results_dir=results, out_dir=tmp_path / "tables")
+        tabulate(CONFIG, results, tmp_path / "tables")
     assert str(damaged) in str(error.value) and "\n" not in str(error.value)
     assert not (tmp_path / "tables").exists()  # never a table with the file left out
 
@@ -228,7 +254,7 @@ def test_a_refused_file_stops_the_table_with_one_line_naming_it(damage, message:
 def test_a_model_without_any_result_is_shown_as_missing(results: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     config = {**CONFIG, "ablations": {"demo": {"models": ["relu", "relog-maxout_4"]}}}
-    aggregate(json.dumps(config), "demo", results_dir=results, out_dir=tmp_path / "tables")
+    tabulate(config, results, tmp_path / "tables")
     markdown = (tmp_path / "tables/demo.md").read_text()
     row = row_of(markdown, "relog-maxout_4")
     assert row.count("—") == 6 and row[-1] == INCOMPLETE  # clean, worst case, 2 settings, 2 noise columns
@@ -263,3 +289,38 @@ def test_reading_results_never_imports_torch() -> None:
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_one_renderer_draws_each_format_and_escapes_every_text_but_markup() -> None:
+    table = TextTable(["Model", "L∞ ε=0.3 | x"], [["A|b [c]", Markup("85.00$^{?}$")], ["+ ReLog", "—"]],
+                      LEFT + RIGHT, ["C&W 50% ≤ 1"], breaks=(1,))
+    assert markdown(table) == ("| Model | L∞ ε=0.3 \\| x |\n|---|---:|\n| A\\|b \\[c\\] | 85.00$^{?}$ |\n"
+                               "| + ReLog | — |\n\nC&W 50% ≤ 1  \n")
+    assert latex(table) == ("\\begin{tabular}{lr}\n\\toprule\n"
+                            "Model & L$\\infty$ $\\varepsilon$=0.3 \\textbar{} x \\\\\n"
+                            "\\midrule\nA\\textbar{}b [c] & 85.00$^{?}$ \\\\\n\\midrule\n+ ReLog & -- \\\\\n"
+                            "\\bottomrule\n\\end{tabular}\n% C\\&W 50\\% $\\leq$ 1\n")
+    texts = rendered(lambda: pd.DataFrame({"label": ["+ ReLog"], "value": [-0.5]}), lambda ext: table)
+    assert list(texts) == list(paths.TABLE_FORMATS)
+    assert texts["csv"] == "label,value\n'+ ReLog,-0.5\n"  # a formula start quoted, a number left a number
+
+
+def test_checks_json_worst_cases_are_read_once_into_typed_entries(tmp_path: Path) -> None:
+    reference = fake_model_dir(tmp_path, "relu", 0, test_accuracy=0.9)
+    written = [fake_setting_result(tmp_path, reference, setting, CONFIG["attacks"][setting], per_sample(batches),
+                                   batch_size=BATCH, test_size=BATCH * len(batches))
+               for setting, batches in (("zeta_0.3", [0.5, 0.3]), ("alpha_0.3", [0.2, 0.4]))]
+    report = json.loads(json.dumps(checks_report(reference, written)))  # as the file reads back
+    entry = read_checks(report)
+    (case,) = entry.worst_cases
+    assert (case.norm, case.eps, case.column, case.threat) == ("linf", 0.3, "worst_linf_0.3", "Linf")
+    stored = report["worst_case"][0]
+    assert case.counts == (stored["survived"], 20) and case.accuracy == pytest.approx(case.counts[0] / 20)
+    assert case.interval == tuple(stored["interval"]) and set(case.settings) == {"zeta_0.3", "alpha_0.3"}
+    assert case.at_pixel_bound("linf", 0.30000000001) and not case.at_pixel_bound("l2", 0.3)
+    assert entry.verdict == report["verdict"] and entry.cell_words["zeta_0.3"] == report["cells"]["zeta_0.3"]["verdict"]
+
+
+def test_per_sample_values_are_aligned_on_shared_images_by_index() -> None:
+    index, values = np.array([7, 2, 9, 4]), np.array([70, 20, 90, 40])
+    assert list(values_at(index, values, np.array([2, 4, 9]))) == [20, 40, 90]

@@ -11,13 +11,14 @@ import torch
 from fake_datasets import write_fake_cifar10
 
 from newlogic.data import Split, load_dataset
+from newlogic.datasets import DATASET_INFO
 from newlogic.errors import UserError
 from newlogic.evaluation.model_loading import load_trained_model
 from newlogic.nn.models import ramp_state
 from newlogic.spec import parse_model_name
 from newlogic.training.loop import Run, evaluate_split, prepare_run, train_step, zero_sums
 from newlogic.training.options import TrainOptions, resolve_options
-from newlogic.training.recipes import RECIPES, recipe
+from newlogic.training.recipes import recipe
 from newlogic.training.run import log_line, run_training
 
 DIGITS_TRAIN = 1437  # 80 % of scikit-learn's 1,797 digits
@@ -150,7 +151,7 @@ def test_recipes_follow_the_spec() -> None:
     assert {k: v for k, v in recipe("digits").training.items() if not k.endswith("ramp_fraction")} == \
         {k: v for k, v in mnist.training.items() if not k.endswith("ramp_fraction")}
     assert TrainOptions().grad_clip is None  # journal: clipping off
-    with pytest.raises(UserError, match="valid: " + ", ".join(RECIPES)):
+    with pytest.raises(UserError, match="valid: " + ", ".join(DATASET_INFO)):
         recipe("imagenet")
 
 

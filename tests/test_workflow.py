@@ -143,7 +143,7 @@ def check_tiny_ecosystem_files(workdir: Path) -> None:
     import jsonschema
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from newlogic.report.summary import SUMMARY_SCHEMA
+    from newlogic.repo_files import SUMMARY_SCHEMA
 
     model_dirs = sorted(workdir.glob("results/models/*/*/seed0"))
     assert len(model_dirs) == 2
@@ -177,7 +177,8 @@ def test_tiny_demo_runs_end_to_end_and_reruns_only_what_is_missing(tmp_path: Pat
                                                  tmp_path / "results/noise/digits/relu/seed0.json"]}
     (seed_dir / "fgsm_0.3.json").unlink()
     jobs = dry_run(tmp_path, "--configfile", config)
-    assert jobs == {"evaluate": 1, "aggregate": 1, "figures_model": 1, "figures_ablation": 1, "all": 1, "total": 5}
+    assert jobs == {"evaluate": 1, "aggregate": 1, "figures_model": 1, "figures_ablation": 1, "landing": 1, "all": 1,
+                    "total": 6}
     snakemake("--cores", "2", "--configfile", config, cwd=tmp_path)
     log = (tmp_path / "logs/evaluate/digits/relu/seed0.log").read_text()
     assert "fgsm_0.1: up to date" in log and "fgsm_0.3: up to date" not in log

@@ -2,11 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from result_fixtures import fake_result
 
 from newlogic.report.samples import load_result
 from newlogic.report.worst_case import case_header, worst_case
+from newlogic.stats import clopper_pearson
 
 
 def _result(folder: Path, setting: str, correct: list[int], **options):
@@ -37,3 +39,18 @@ def test_a_per_sample_norm_attack_joins_its_norm_and_n_is_the_intersection(tmp_p
     (case,) = worst_case([fgm, cw])
     assert case.settings == ("fgm", "cw") and len(case.index) == 20 and case.accuracy == 0.5
     assert case.to_dict()["survived"] == 10 and case.to_dict()["kind"] == "worst_case"  # C&W is a sound attack
+
+
+def test_a_result_file_carries_the_clopper_pearson_interval_the_tables_use() -> None:
+    from newlogic.evaluation.statistics import summarize
+    from newlogic.report.worst_case import pooled
+
+    count = 40
+    samples = {"label": np.zeros(count), "clean_correct": np.ones(count, dtype=bool),
+               "adv_correct": np.arange(count) < 12, "l2": np.ones(count), "linf": np.ones(count),
+               "clean_confidence": np.ones(count), "adv_confidence": np.ones(count),
+               "clean_rejected": np.zeros(count, dtype=bool), "adv_rejected": np.zeros(count, dtype=bool)}
+    records = [{"clean_pred": np.zeros(count), "adv_pred": np.zeros(count), "label": np.zeros(count), "seconds": 1.0}]
+    fields = summarize(samples, records, "softmax", count, count)
+    assert fields["adv_accuracy_ci95"] == list(clopper_pearson(12, count)) == pooled([(12, count)])["interval"]
+    assert fields["adv_accuracy_ci95"] == pytest.approx([0.1656, 0.4653], abs=1e-4)  # Wilson: [0.18, 0.45]

@@ -1,11 +1,14 @@
 """The adaptive attack on logic layers (issue 21; Tramèr et al. 2020; BPDA, Athalye et al. 2018).
 
 PGD on ``loss`` (margin by default) through the model's surrogate gradients
-(``newlogic.nn.surrogate``): every ``Fold`` of the model keeps its hard min/max forward, and its
-backward pass is that of soft-min/soft-max with temperature τ, annealed geometrically from
-``temperature`` to ``final_temperature`` over the ``nb_iter`` steps of each run
-(``τ_t = τ₀·(τ_end/τ₀)^(t/(nb_iter − 1))``): early steps see every branch of every min/max, late
-steps the hard fold's own gradient. The forward pass never changes, so each sample stops at the
+(``newlogic.nn.surrogate``): every component keeps its exact forward, and its backward pass is
+its surrogate's at temperature τ (each component's rule is in its ``SURROGATES`` registry):
+``Fold``'s soft-min/soft-max, the rectifier's softplus gradient σ(x/τ) in ReLU and ReLog, the
+curved units' curvature flattened to ``a/(1 + τ)``, and, with ``attack_on: probs``, the identity
+through σ or softmax. τ is annealed geometrically from ``temperature`` to ``final_temperature``
+over the ``nb_iter`` steps of each run (``τ_t = τ₀·(τ_end/τ₀)^(t/(nb_iter − 1))``): early steps
+see every branch of every min/max, the dead units and a flattened curvature, late steps (nearly)
+the exact gradient. The forward pass never changes, so each sample stops at the
 first iterate the true model misclassifies and every verdict is the true model's. ``restarts``
 runs: the first from x, the others from uniform random starts in the ε-ball (a generator seeded
 with the batch's seed), each on the samples the ones before left classified right (Madry et al.
@@ -34,7 +37,7 @@ def temperatures(start: float, end: float, steps: int) -> list[float]:
 
 def adaptive(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,
              context: AttackContext) -> torch.Tensor:
-    """PGD through the annealed smooth surrogate of every fold; restarts on the samples not yet fooled."""
+    """PGD through the annealed surrogate of every component; restarts on the samples not yet fooled."""
     p = attack.params
     schedule = temperatures(p["temperature"], p["final_temperature"], p["nb_iter"])
     generator = seeded_generator(context.seed, x.device)

@@ -2,11 +2,12 @@
 
 The protocol: the attacks of the chain run in order, each only on the samples that the ones before
 left classified right, and each sample keeps the first adversarial example found: APGD-CE
-(``apgd_steps`` iterations), APGD-T (targeted DLR loss, every wrong class in turn), FAB-T
+(``apgd_steps`` iterations; ``apgd-dlr``, AutoAttack's untargeted DLR version, can stand in its
+place), APGD-T (targeted DLR loss, every wrong class in turn), FAB-T
 (``fab_steps``, every wrong class) and Square (``square_queries`` random-search queries,
 gradient-free), each with ``restarts`` restarts, in ``norm`` (Linf or L2) with bound ``eps``.
 The robust accuracy after attack k of the chain is the fraction of samples that survived the
-first k (``SURVIVED``, ``chain_robust_accuracy``). APGD-CE and APGD-T are the project's port of
+first k (``SURVIVED``, ``chain_robust_accuracy``). APGD-CE, APGD-DLR and APGD-T are the project's port of
 torchattacks's (``newlogic.attacks.apgd``: same iterations, a sample stops once fooled); FAB-T and
 Square are torchattacks's. torchattacks's own ``AutoAttack`` runs APGD, APGD-T and FAB with their
 default 10 steps; RobustBench's standard version uses 100, as the preset here.
@@ -20,17 +21,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from newlogic.attacks.apgd import CE, DLR_TARGETED, apgd
+from newlogic.attacks.apgd import CE, DLR, DLR_TARGETED, apgd
 from newlogic.attacks.base import first_success_counts
+from newlogic.attacks.catalog import AUTOATTACK_COMPONENTS
 from newlogic.attacks.context import AttackContext
 from newlogic.attacks.resolve import ResolvedAttack
+from newlogic.registry import keyed_by
 
 Attempt = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 SURVIVED = "autoattack_survived"  # per sample: how many attacks of the chain left it classified right
 
 
 def _apgd(loss: str) -> Callable[[nn.Module, dict[str, Any], AttackContext], Attempt]:
-    """APGD with ``loss`` (``apgd.CE``: APGD-CE; ``apgd.DLR_TARGETED``: APGD-T), the project's port."""
+    """APGD with ``loss`` (``apgd.CE``: APGD-CE; ``apgd.DLR``: APGD-DLR; ``apgd.DLR_TARGETED``: APGD-T), the project's
+    port."""
 
     def build(model: nn.Module, p: dict[str, Any], c: AttackContext) -> Attempt:
         return partial(apgd, model, loss=loss, norm=p["norm"], eps=p["eps"], steps=p["apgd_steps"],
@@ -53,9 +57,9 @@ def _square(model: nn.Module, p: dict[str, Any], c: AttackContext) -> Attempt:
                                n_restarts=p["restarts"], seed=c.seed)
 
 
-COMPONENTS: dict[str, Callable[[nn.Module, dict[str, Any], AttackContext], Attempt]] = {
-    "apgd-ce": _apgd(CE), "apgd-t": _apgd(DLR_TARGETED), "fab-t": _fab_t, "square": _square,
-}
+COMPONENTS: dict[str, Callable[[nn.Module, dict[str, Any], AttackContext], Attempt]] = keyed_by(AUTOATTACK_COMPONENTS, {
+    "apgd-ce": _apgd(CE), "apgd-dlr": _apgd(DLR), "apgd-t": _apgd(DLR_TARGETED), "fab-t": _fab_t, "square": _square,
+}, "COMPONENTS")
 
 
 def autoattack(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,

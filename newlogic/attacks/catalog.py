@@ -33,6 +33,7 @@ ONE_STEP, ITERATIVE, ADAPTIVE, BLACK_BOX, TRANSFER, ENSEMBLE, NOISE = KINDS = (
 WHITE_BOX_KINDS = (ONE_STEP, ITERATIVE, ADAPTIVE, ENSEMBLE)
 PRESETS = ("paper", "strong")
 DEFAULT_PRESET = "paper"
+SURROGATE_ATTACK = "adaptive"  # the attack through every component's surrogate (the landscape measurement's)
 
 PIXELS = "pixels"
 NORMALIZED = "normalized"
@@ -45,7 +46,9 @@ NORMALIZED_NOTE = ("Threat model: the paper's, ε in normalised units (x − mea
                    "(SPEC §3 calls it a flaw), for the settings with threat_model: normalized.")
 CLIP_MIN, CLIP_MAX = 0.0, 1.0
 UNBOUNDED_CONST = 10.0  # C&W: a search that can raise c this high reaches any distortion [project]
-AUTOATTACK_COMPONENTS = ("apgd-ce", "apgd-t", "fab-t", "square")  # the chain, in RobustBench's order
+AUTOATTACK_COMPONENTS = ("apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square")  # every component, in chain order
+STANDARD_CHAIN = ("apgd-ce", "apgd-t", "fab-t", "square")  # RobustBench's standard version, in its order
+APGD_LOSSES = ("ce", "dlr")  # the untargeted losses of APGD (``newlogic.attacks.apgd``)
 JSMA_TARGETS = ("random", "next")
 LOSSES = ("ce", "margin", "dlr")  # the project's gradient attacks' losses (``newlogic.attacks.losses``)
 STEP_NORMS = ("linf", "l2")  # the norms of the project's projected-gradient steps (``newlogic.attacks.pgd``)
@@ -109,8 +112,8 @@ def autoattack_unbounded(params: Params) -> bool:
 
 def autoattack_budget(params: Params) -> float:
     """AutoAttack's iterations: restarts × the steps (APGD, FAB) or queries (Square) of each component it runs."""
-    per_component = {"apgd-ce": params["apgd_steps"], "apgd-t": params["apgd_steps"], "fab-t": params["fab_steps"],
-                     "square": params["square_queries"]}
+    per_component = {"apgd-ce": params["apgd_steps"], "apgd-dlr": params["apgd_steps"], "apgd-t": params["apgd_steps"],
+                     "fab-t": params["fab_steps"], "square": params["square_queries"]}
     return float(params["restarts"] * sum(per_component[name] for name in params["components"]))
 
 
@@ -190,8 +193,9 @@ ENTRIES = (
     AttackEntry("adaptive", _ATTACKS + "adaptive", "adaptive", "adaptive", lambda p: p["norm"],
                 {"strong": {"eps": EPS_LINF, "norm": "linf", "nb_iter": 100, "eps_iter": STRONG_STEP, "restarts": 2,
                             "loss": "margin", "temperature": 1.0, "final_temperature": 0.01}},
-                "adaptive: PGD on the margin through the folds' soft-min/soft-max surrogate (BPDA), temperature "
-                "annealed from temperature to final_temperature", choices={"loss": LOSSES, "norm": STEP_NORMS},
+                "adaptive: PGD on the margin through every component's surrogate backward (BPDA: soft-min/soft-max "
+                "folds, softplus rectifiers, flattened curvature; newlogic/nn/surrogate.py), temperature annealed from "
+                "temperature to final_temperature", choices={"loss": LOSSES, "norm": STEP_NORMS},
                 unbounded=lambda p: p["norm"] == "linf" and linf_unbounded(p),
                 budget=lambda p: p["nb_iter"] * p["restarts"]),
     AttackEntry("cw_l2", _ATTACKS + "carlini", "cw_l2", "iterative", "l2",
@@ -221,9 +225,10 @@ ENTRIES = (
                 "transfer: the base attack crafted on a surrogate model, evaluated on the target",
                 needs_surrogate=True),
     AttackEntry("autoattack", _ATTACKS + "autoattack", "autoattack", "ensemble", lambda p: p["norm"].lower(),
-                {"strong": {"eps": EPS_LINF, "norm": "Linf", "components": list(AUTOATTACK_COMPONENTS),
+                {"strong": {"eps": EPS_LINF, "norm": "Linf", "components": list(STANDARD_CHAIN),
                             "apgd_steps": 100, "fab_steps": 100, "square_queries": 5000, "restarts": 1}},
-                "AutoAttack: APGD-CE, APGD-T, FAB-T, Square in sequence (RobustBench standard settings)",
+                "AutoAttack: APGD-CE, APGD-T, FAB-T, Square in sequence (RobustBench standard settings; apgd-dlr: "
+                "APGD on the untargeted DLR loss)",
                 choices={"norm": ("Linf", "L2"), "components": AUTOATTACK_COMPONENTS},
                 unbounded=autoattack_unbounded, budget=autoattack_budget,
                 summarize_records="summarize_records"),
@@ -232,6 +237,13 @@ ENTRIES = (
                 {"strong": {"eps": EPS_LINF, "norm": "Linf", "square_queries": 5000, "restarts": 1}},
                 "Square: random-search attack of AutoAttack (Andriushchenko et al. 2020), queries only",
                 choices={"norm": ("Linf", "L2")}, unbounded=autoattack_unbounded),
+    # a transfer's crafting attack: all steps on every sample, each keeping its highest-loss iterate
+    AttackEntry("apgd_max_loss", _ATTACKS + "apgd", "apgd_max_loss", "iterative", lambda p: p["norm"].lower(),
+                {"strong": {"eps": EPS_LINF, "norm": "Linf", "loss": "ce", "apgd_steps": 100, "restarts": 1}},
+                "APGD crafting: every sample runs all apgd_steps on loss and keeps its highest-loss iterate (a "
+                "transfer's base attack: far past the source's boundary, not just across it)",
+                choices={"norm": ("Linf", "L2"), "loss": APGD_LOSSES}, unbounded=autoattack_unbounded,
+                budget=lambda p: p["apgd_steps"] * p["restarts"]),
     AttackEntry("uniform_noise", _ATTACKS + "uniform_noise", "uniform_noise", "noise", "linf",
                 {"paper": {"eps": 0.3}, "strong": {"eps": EPS_LINF}},
                 "uniform noise: every pixel moved by U(−ε, ε), the baseline an attack must beat"),

@@ -20,6 +20,8 @@ from collections.abc import Callable
 import torch
 
 from newlogic.attacks.base import best_other, margin
+from newlogic.attacks.catalog import LOSSES as LOSS_NAMES
+from newlogic.registry import keyed_by
 
 DLR_FLOOR = 1e-12  # Croce & Hein 2020's denominator floor
 
@@ -43,4 +45,4 @@ def dlr(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ordered[:, 0] - ordered[:, 2] + DLR_FLOOR)
 
 
-LOSSES: dict[str, Loss] = {"ce": cross_entropy, "margin": margin_loss, "dlr": dlr}
+LOSSES: dict[str, Loss] = keyed_by(LOSS_NAMES, {"ce": cross_entropy, "margin": margin_loss, "dlr": dlr}, "LOSSES")

@@ -13,13 +13,15 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from newlogic.attacks.catalog import JSMA_TARGETS
 from newlogic.attacks.context import AttackContext
 from newlogic.attacks.resolve import ResolvedAttack
+from newlogic.registry import keyed_by
 
-TARGETS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
+TARGETS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = keyed_by(JSMA_TARGETS, {
     "random": lambda y, classes: (y + torch.randint(1, classes, y.shape, device=y.device)) % classes,
     "next": lambda y, classes: (y + 1) % classes,
-}
+}, "TARGETS")
 
 
 def jsma(target: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: ResolvedAttack,

@@ -19,7 +19,7 @@ from newlogic.nn.models import build_model
 from newlogic.nn.options import ArchOptions
 from newlogic.options import from_dict
 from newlogic.spec import ModelSpec
-from newlogic.store.model_dir import read_record, verify_record
+from newlogic.store.model_dir import WEIGHTS_HASH_KEY, read_record, verify_record
 from newlogic.store.paths import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE
 from newlogic.store.results import sha256_file
 
@@ -61,7 +61,9 @@ def _load_weights(weights: Path, device: torch.device | str) -> dict[str, Any]:
 def load_trained_model(model_dir: Path | str, device: torch.device | str = "cpu") -> TrainedModel:
     """Rebuild the model from ``config.json`` (checked by ``verify_record``) and load ``model.pt`` (weights only).
 
-    Weights of another shape than the rebuilt model's are a UserError.
+    Weights of another shape than the rebuilt model's are a UserError, and so is a ``model.pt`` whose SHA-256 is not
+    the ``weights_sha256`` that ``config.json`` records (checked after loading, so that a file of another model
+    or of non-finite weights is named as such first).
     """
     model_dir = Path(model_dir)
     record = read_record(model_dir)
@@ -77,4 +79,17 @@ def load_trained_model(model_dir: Path | str, device: torch.device | str = "cpu"
         detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
         raise UserError(f"{weights} does not fit the {spec.name} model of {CONFIG_FILE} ({detail[:300]}); "
                         "train the model again") from None
-    return TrainedModel(model.to(device).eval(), spec, record["dataset"], record, sha256_file(weights))
+    return TrainedModel(model.to(device).eval(), spec, record["dataset"], record, _recorded_weights(record, weights))
+
+
+def _recorded_weights(record: dict[str, Any], weights: Path) -> str:
+    """The SHA-256 of ``weights``, which must be the ``weights_sha256`` its ``config.json`` records (training writes
+    it when it finishes): another run's ``model.pt`` copied in, or weights changed since, are a UserError."""
+    recorded, found = record.get(WEIGHTS_HASH_KEY), sha256_file(weights)
+    if not isinstance(recorded, str):
+        raise UserError(f"{weights.parent / CONFIG_FILE} has no {WEIGHTS_HASH_KEY} (trained before weights were "
+                        f"recorded, or removed): {weights} cannot be verified; delete {weights.parent} and train again")
+    if found != recorded:
+        raise UserError(f"{weights}: its SHA-256 {found[:12]}… is not the {recorded[:12]}… its {CONFIG_FILE} records "
+                        f"({WEIGHTS_HASH_KEY}): weights of another run, or changed; train the model again")
+    return found

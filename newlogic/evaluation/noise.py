@@ -19,7 +19,6 @@ Each set's rejection rate is ``#rejected / #inputs``; the mean max-probability
 (``max_c p_c``, ``newlogic.nn.outputs.probabilities``) is reported beside it.
 """
 
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from newlogic.config_file import parse_json_text
 from newlogic.data_transforms import permute_pixels, uniform_noise
 from newlogic.device import resolve_device
 from newlogic.errors import UserError
@@ -111,8 +111,8 @@ def noise_request(trained: TrainedModel, n_samples: int, seed: int) -> dict[str,
 def noise_up_to_date(out_path: Path, trained: TrainedModel, n_samples: int, seed: int) -> bool:
     """Whether ``out_path`` holds the noise result of this request (its ``provenance.config_hash``)."""
     try:
-        result = json.loads(Path(out_path).read_text())
-    except (OSError, json.JSONDecodeError):
+        result = parse_json_text(Path(out_path).read_text(encoding="utf-8"), str(out_path))
+    except (OSError, UnicodeDecodeError, UserError):
         return False
     stored = result.get("provenance") if isinstance(result, dict) else None
     expected = config_hash(noise_request(trained, n_samples, seed))

@@ -2,7 +2,8 @@
 
 Accuracy is ``argmax(scores) == label`` on clean and adversarial inputs; the attack success rate
 counts, among the clean-correct samples, those the attack makes wrong; the adversarial accuracy
-has a 95 % Wilson interval; norms and confidences are taken over the successful or misclassified
+has the 95 % Clopper–Pearson interval (``newlogic.stats.clopper_pearson``, the one every table and
+summary uses); norms and confidences are taken over the successful or misclassified
 samples as each field says; rejection rates exist only for outputs that can reject.
 """
 
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from newlogic.nn.outputs import OUTPUTS
-from newlogic.stats import sample_std, wilson_interval
+from newlogic.stats import clopper_pearson, sample_std
 
 
 def _mean(values: np.ndarray) -> float | None:
@@ -33,7 +34,7 @@ def summarize(samples: dict[str, np.ndarray], records: list[dict[str, Any]], out
     batch_adv = [float((r["adv_pred"] == r["label"]).mean()) for r in records]
     seconds = [r["seconds"] for r in records]
     total_seconds = float(sum(seconds))
-    interval = wilson_interval(int(adv.sum()), count)
+    interval = clopper_pearson(int(adv.sum()), count)
     can_reject = OUTPUTS[output].can_reject
     return {
         "sample_count": count,

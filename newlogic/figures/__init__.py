@@ -1,4 +1,7 @@
-"""Figures of the study (issue 5, SPEC §6), PNG and PDF: one module per figure family, entry points in ``registry``.
+"""Figures of the study (issue 5, SPEC §6), PNG and PDF: one module per figure family, the list in the catalog.
+
+The figures are the entries of ``newlogic.figure_catalog`` (torch- and matplotlib-free): name,
+``module:function``, scope and caption.
 
 Importing the package imports neither torch nor matplotlib: the entry points are imported on first
 use, the ablation figures and the depth plot from ``newlogic.figures.ablation`` (result files, no
@@ -9,18 +12,16 @@ torch), the per-model figures from ``registry`` (they load a model, with torch).
 from typing import Any
 
 from newlogic.figures.options import FigureOptions
-from newlogic.store.paths import ACCURACY_FIGURE, DEPTH_FIGURE
 
 # entry point → the module that defines it, imported when the entry point is first asked for
 ENTRY_POINTS = {
     "make_ablation_figures": "ablation",
     "make_depth_figure": "ablation",
-    "MODEL_FIGURES": "registry",
     "make_model_figures": "registry",
     "model_figure_files": "registry",
 }
 
-__all__ = ["ACCURACY_FIGURE", "DEPTH_FIGURE", "FigureOptions", *ENTRY_POINTS]
+__all__ = ["FigureOptions", *ENTRY_POINTS]
 
 
 def __getattr__(name: str) -> Any:

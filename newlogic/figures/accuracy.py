@@ -5,9 +5,14 @@ Fields read from each result: ``complete``, ``model``, ``attack``, ``preset``, `
 (attack, preset, attack_on), one line per model (config order = first appearance). A point is
 the mean adversarial accuracy over a model's results at that ε (several seeds: error bar =
 sample standard deviation); the point at ε = 0 is the mean clean accuracy of the same results.
-Results without an ε (C&W, …) cannot be placed on the axis and are left out.
+Results without an ε (C&W, …) cannot be placed on the axis and are left out. A panel is titled
+with the tables' labels of its settings (``newlogic.report.tables.column_header``, carried in each
+result as ``TABLE_LABEL`` by ``results_of``) with their ``ε=…`` part removed (``FGM-L∞ ε=0.1`` and
+``FGM-L∞ ε=0.3`` → ``FGM-L∞``), distinct ones joined by `` / ``; a result without one falls back to
+its registry ids (``panel_title``).
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +20,15 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from newlogic.attacks.catalog import DEFAULT_PRESET
 from newlogic.errors import UserError
 from newlogic.figures.panels import panel_grid
 from newlogic.report.collect import AblationResults
+from newlogic.report.tables import column_header
+from newlogic.report.vocabulary import shown_norm
 
-DEFAULT_PRESET = "paper"
-NORM_NAMES = {"linf": "L∞", "l2": "L2", "l0": "L0"}
+TABLE_LABEL = "table_label"  # the key results_of adds: the setting's column header in the tables
+EPS_IN_LABEL = re.compile(r"\s*ε\s*=\s*[-+0-9.eE]+")  # the ε part of a label, e.g. " ε=0.3"
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,11 @@ class Curve:
 
 
 def results_of(collected: AblationResults) -> list[dict[str, Any]]:
-    """Every verified result of an ablation (``newlogic.report.collect``), model by model in config order."""
-    return [result.data for model in collected.models for run in model.runs.values()
-            for result in run.results.values()]
+    """Every verified result of an ablation (``newlogic.report.collect``), model by model in config order, each
+    with its setting's table label under ``TABLE_LABEL``."""
+    return [{**result.data, TABLE_LABEL: column_header(setting, collected.attacks.get(setting, {}))}
+            for model in collected.models for run in model.runs.values()
+            for setting, result in run.results.items()]
 
 
 def panel_key(result: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -49,7 +59,17 @@ def panel_title(key: tuple[str, str, str], norm: str | None) -> str:
     attack, preset, attack_on = key
     title = attack + ("" if preset == DEFAULT_PRESET else f" ({preset})")
     title += ", on probabilities" if attack_on == "probs" else ""
-    return title + (f" ({NORM_NAMES.get(norm, norm)})" if norm else "")
+    return title + (f" ({shown_norm(norm)})" if norm else "")
+
+
+def family_title(key: tuple[str, str, str], results: Sequence[Mapping[str, Any]], norm: str | None) -> str:
+    """A panel's title: its settings' table labels without their ε part, distinct ones joined (module docstring)."""
+    labels = [result.get(TABLE_LABEL) for result in results
+              if result.get("eps") is not None and panel_key(result) == key]
+    if not labels or any(label is None for label in labels):
+        return panel_title(key, norm)
+    stripped = dict.fromkeys(" ".join(EPS_IN_LABEL.sub("", str(label)).split()) for label in labels)
+    return " / ".join(stripped)
 
 
 def _stats(values: list[float]) -> tuple[float, float]:
@@ -96,8 +116,9 @@ def plot_accuracy_vs_eps(results: Sequence[Mapping[str, Any]], labels: Mapping[s
         for model, curve in models.items():
             ax.errorbar(curve.eps, curve.mean, yerr=curve.std, marker="o", markersize=3, capsize=2,
                         color=colours[model], label=labels.get(model, model))
-        ax.set_title(panel_title(key, norms.get(key)), fontsize=10)
-        ax.set_xlabel(f"ε ({NORM_NAMES.get(norms.get(key) or '', 'norm')})")
+        ax.set_title(family_title(key, results, norms.get(key)), fontsize=10)
+        norm = norms.get(key)
+        ax.set_xlabel(f"ε ({shown_norm(norm) if norm else 'norm'})")
         ax.set_ylabel("accuracy")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)

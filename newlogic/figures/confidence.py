@@ -20,12 +20,14 @@ from torch import nn
 from newlogic.data_transforms import uniform_noise
 from newlogic.errors import UserError
 from newlogic.figures.options import NOISE_SAMPLES
+from newlogic.figures.panels import PANEL_COLUMNS, panel_grid
 from newlogic.nn.outputs import CONFIDENCE_THRESHOLD, probabilities
 from newlogic.spec import ModelSpec
 from newlogic.store.results import read_result
 
 BINS = np.linspace(0.0, 1.0, 21)
 EVAL_BATCH = 1000
+PANEL_WIDTH, PANEL_HEIGHT = 3.0, 2.6  # inches per histogram (newlogic.figures.panels.panel_grid)
 
 
 @torch.no_grad()
@@ -43,19 +45,22 @@ def adversarial_confidence(result_path: Path | str) -> tuple[str, np.ndarray]:
 
 
 def plot_confidence(sets: Mapping[str, np.ndarray], output: str, title: str = "") -> Figure:
-    """One histogram of max-probabilities per named set (e.g. clean, uniform noise, ``fgsm_0.3``), shared axes."""
+    """One histogram of max-probabilities per named set (e.g. clean, uniform noise, ``fgsm_0.3``), shared axes,
+    ``PANEL_COLUMNS`` to a row (24 sets: 8 rows of 3, about 1,400 px wide at the figures' DPI)."""
     if not sets:
         raise UserError("no input set to plot a confidence histogram of")
-    figure = Figure(figsize=(3.0 * len(sets), 3.0), layout="constrained")
-    axes = figure.subplots(1, len(sets), squeeze=False, sharey=True)[0]
+    figure, axes = panel_grid(len(sets), PANEL_WIDTH, PANEL_HEIGHT)  # a grid: as wide as three panels at most
+    for ax in axes[1:]:
+        ax.sharey(axes[0])
     for ax, (name, values) in zip(axes, sets.items(), strict=True):
-        ax.hist(values, bins=BINS, weights=np.full(len(values), 1.0 / max(len(values), 1)), color="tab:blue")
+        ax.hist(values, bins=BINS.tolist(), weights=np.full(len(values), 1.0 / max(len(values), 1)), color="tab:blue")
         ax.axvline(CONFIDENCE_THRESHOLD, color="black", linestyle="--", linewidth=1)
         ax.set_title(f"{name}\n(n = {len(values)}, mean {np.mean(values):.2f})", fontsize=9)
         ax.set_xlabel(f"max {output} probability")
         ax.set_xlim(0.0, 1.0)
         ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("fraction of images")
+    for ax in axes[::PANEL_COLUMNS]:
+        ax.set_ylabel("fraction of images")
     figure.suptitle(f"Predicted probabilities {title}".strip())
     return figure
 

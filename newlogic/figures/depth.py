@@ -6,13 +6,13 @@ whose activations are not finite (float32 overflow) have no point; a dashed line
 first of them.
 """
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from newlogic.config_file import parse_json_text
 from newlogic.errors import UserError
 
 INIT_TITLES = {"kaiming": "Kaiming init, W ~ N(0, 2/width)", "unit_normal": "unscaled init, W ~ N(0, 1)"}
@@ -25,8 +25,12 @@ def read_depth_result(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"depth result {path} not found; make it with 'newlogic inspect depth --out {path}'")
-    result = json.loads(path.read_text())
-    if result.get("schema_version") != 1 or "runs" not in result:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"--depth-json {path}: cannot be read ({error})") from None
+    result = parse_json_text(text, f"--depth-json {path}")
+    if not isinstance(result, dict) or result.get("schema_version") != 1 or "runs" not in result:
         raise UserError(f"{path} is not a depth-experiment result (schema_version 1 with 'runs')")
     return result
 

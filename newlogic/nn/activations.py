@@ -2,7 +2,8 @@
 
 The registry ``ACTIVATIONS`` maps the grammar's activation (``ModelSpec.activation``) to a
 factory ``(ReLogSettings) -> nn.Module``; ``RELOG_FORMS`` maps ``ReLogSettings.form`` to
-the ReLog variant (``journal`` or the paper's ``beta``).
+the ReLog variant (``journal`` or the paper's ``beta``). ``SURROGATES`` and ``RELOG_FORM_SURROGATES``
+state what the adaptive attack differentiates for each (``newlogic.nn.surrogate``).
 """
 
 import math
@@ -12,9 +13,10 @@ import torch
 from torch import nn
 
 from newlogic.errors import UserError
-from newlogic.nn.options import ReLogSettings
+from newlogic.nn.options import ACTIVATION_NAMES, RELOG_FORM_NAMES, ReLogSettings
 from newlogic.nn.ramp import advance_ramp, register_ramp
-from newlogic.nn.surrogate import SmoothBackward, rectify
+from newlogic.nn.surrogate import SmoothBackward, SurrogateEntry, exact, rectify, smooth
+from newlogic.registry import keyed_by
 from newlogic.spec import DEFAULT_RELOG_BASE
 
 
@@ -115,10 +117,10 @@ def _beta_relog(settings: ReLogSettings) -> nn.Module:
     return BetaReLog(beta=settings.beta, start=settings.start, step=settings.step)
 
 
-RELOG_FORMS: dict[str, Callable[[ReLogSettings], nn.Module]] = {
+RELOG_FORMS: dict[str, Callable[[ReLogSettings], nn.Module]] = keyed_by(RELOG_FORM_NAMES, {
     "journal": _journal_relog,
     "beta": _beta_relog,
-}
+}, "RELOG_FORMS")
 
 
 def _relog(settings: ReLogSettings) -> nn.Module:
@@ -126,10 +128,25 @@ def _relog(settings: ReLogSettings) -> nn.Module:
     return nn.Sequential(relog, Centering()) if settings.centering else relog
 
 
-ACTIVATIONS: dict[str, Callable[[ReLogSettings], nn.Module]] = {
+ACTIVATIONS: dict[str, Callable[[ReLogSettings], nn.Module]] = keyed_by(ACTIVATION_NAMES, {
     "relu": lambda _settings: ReLU(),
     "relog": _relog,
-}
+}, "ACTIVATIONS")
+
+_SOFTPLUS = "the rectifier's softplus gradient σ(x/τ) below 0, where the exact one is 0 (newlogic.nn.surrogate.rectify)"
+
+# ModelSpec.activation → what the adaptive attack differentiates (newlogic.nn.surrogate)
+SURROGATES: dict[str, SurrogateEntry] = keyed_by(ACTIVATION_NAMES, {
+    "relu": smooth(_SOFTPLUS + "; 1 above 0"),
+    "relog": smooth(_SOFTPLUS + ", times the form's slope at 0+ (RELOG_FORM_SURROGATES)"),
+}, "activations.SURROGATES")
+# ReLogSettings.form → its surrogate: the rectifier inside it; above 0 each form is smooth, its slope never 0
+RELOG_FORM_SURROGATES: dict[str, SurrogateEntry] = keyed_by(RELOG_FORM_NAMES, {
+    "journal": smooth(_SOFTPLUS + "; above 0 the exact s/((x + 1/n)·ln n) + (1 − s), > 0"),
+    "beta": smooth(_SOFTPLUS + "; above 0 the exact 1/(1 + β_eff·x), > 0"),
+}, "activations.RELOG_FORM_SURROGATES")
+CENTERING_SURROGATE = exact("x − 0.5: the gradient passes unchanged")
+RELOG_RAMP_SURROGATE = exact("the strength s is a buffer, constant at attack time (eval mode never advances it)")
 
 
 def make_activation(name: str, settings: ReLogSettings) -> nn.Module:

@@ -5,7 +5,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from newlogic.nn.surrogate import SmoothBackward
+from newlogic.nn.options import FOLDING_NAMES
+from newlogic.nn.surrogate import SmoothBackward, SurrogateEntry, smooth
+from newlogic.registry import keyed_by
 
 
 class _MinMaxFold(torch.autograd.Function):
@@ -54,11 +56,20 @@ class _SmoothBackwardFold(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (x,) = ctx.saved_tensors
-        tau = ctx.temperature
-        and_weights = torch.softmax(-x / tau, dim=3)
-        soft_low = -tau * torch.logsumexp(-x / tau, dim=3, keepdim=True)
-        or_weights = torch.softmax(soft_low / tau, dim=2)
-        return and_weights * (or_weights * grad), None
+        scaled = x.mul(-1.0 / ctx.temperature)  # −x/τ, once
+        lse = torch.logsumexp(scaled, dim=3, keepdim=True)  # soft_min/τ = −lse
+        and_weights = scaled.sub_(lse).exp_()  # softmax_j(−x/τ), from the same logsumexp
+        or_weights = torch.softmax(lse.neg_(), dim=2)
+        return and_weights.mul_(or_weights * grad), None
+
+
+_SOFT_MAX = "max_i → τ·logsumexp_i(·/τ): ∂x_i = softmax_i(x/τ)·g, every branch a share (_SmoothBackwardFold)"
+
+# the grammar's folding tokens (newlogic.spec.TOKENS, kind "folding") → what the adaptive attack differentiates
+SURROGATES: dict[str, SurrogateEntry] = keyed_by(FOLDING_NAMES, {
+    "maxout": smooth(_SOFT_MAX),
+    "minmaxout": smooth(_SOFT_MAX + "; min_j → −τ·logsumexp_j(−·/τ): ∂x_j = softmax_j(−x/τ)·∂low"),
+}, "folding.SURROGATES")
 
 
 class Fold(SmoothBackward, nn.Module):

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 
 from newlogic.errors import UserError
+from newlogic.nn.options import INIT_METHOD_NAMES
+from newlogic.registry import keyed_by
 
 DYNAMIC_GAIN = 0.9
 _LAYERS = (nn.Conv2d, nn.Linear)
@@ -75,10 +77,10 @@ def dynamic_init(model: nn.Module, sample: torch.Tensor) -> None:
             handle.remove()
 
 
-INIT_METHODS: dict[str, Callable[[nn.Module, torch.Tensor], None]] = {
+INIT_METHODS: dict[str, Callable[[nn.Module, torch.Tensor], None]] = keyed_by(INIT_METHOD_NAMES, {
     "kaiming": kaiming_init,
     "dynamic": dynamic_init,
-}
+}, "INIT_METHODS")
 
 
 def initialize(model: nn.Module, method: str, sample: torch.Tensor) -> None:

@@ -22,8 +22,9 @@ from torch import nn
 from newlogic.errors import UserError
 from newlogic.nn.activations import RampedReLog, ReLU, make_activation
 from newlogic.nn.folding import Fold
-from newlogic.nn.options import VGG_CONFIGS, ArchOptions
+from newlogic.nn.options import ARCHITECTURE_NAMES, VGG_CONFIGS, ArchOptions
 from newlogic.nn.units import ConvUnit, DenseUnit, Unit
+from newlogic.registry import keyed_by
 from newlogic.spec import ModelSpec
 
 AUTO_ARCH_BY_SIZE = {(28, 28): "mnist_cnn", (32, 32): "vgg16"}
@@ -153,10 +154,10 @@ def _vgg(cfg_name: str) -> Callable[[ModelSpec, InputShape, ArchOptions], nn.Mod
     return build
 
 
-ARCHITECTURES: dict[str, Callable[[ModelSpec, InputShape, ArchOptions], nn.Module]] = {
+ARCHITECTURES: dict[str, Callable[[ModelSpec, InputShape, ArchOptions], nn.Module]] = keyed_by(ARCHITECTURE_NAMES, {
     "mnist_cnn": mnist_cnn,
     **{name: _vgg(name) for name in VGG_CONFIGS},
-}
+}, "ARCHITECTURES")
 
 
 def resolve_arch(shape: InputShape, options: ArchOptions) -> str:

@@ -1,9 +1,12 @@
 """Architecture options and the names they may take, without torch (SPEC §2–§3).
 
 Planning (``snakemake -n``, ``newlogic.validation``) checks a config's ``architecture`` overrides
-here; the builders keyed by these names live in ``newlogic.nn.models`` (``ARCHITECTURES``),
-``newlogic.nn.activations`` (``RELOG_FORMS``) and ``newlogic.nn.init`` (``INIT_METHODS``), and
-``tests/test_planning.py`` checks that each registry has exactly the names listed here.
+here. Each ``*_NAMES`` tuple is the one declaration of a registry's names; the torch registry beside
+its code is built with ``newlogic.registry.keyed_by`` from it, so it holds exactly these names or
+fails at import: ``ARCHITECTURES`` (``newlogic.nn.models``), ``ACTIVATIONS`` and ``RELOG_FORMS``
+(``newlogic.nn.activations``), ``UNITS`` (``newlogic.nn.units``), ``OUTPUTS`` (``newlogic.nn.outputs``),
+the folding surrogates (``newlogic.nn.folding.SURROGATES``) and ``INIT_METHODS`` (``newlogic.nn.init``).
+The activation, unit, output and folding names are what the model-name grammar (``newlogic.spec``) names.
 """
 
 from dataclasses import dataclass
@@ -20,9 +23,14 @@ VGG_CONFIGS: dict[str, list[int | str]] = {
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
     "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
-ARCHITECTURE_NAMES: tuple[str, ...] = ("mnist_cnn", *VGG_CONFIGS)  # keys of newlogic.nn.models.ARCHITECTURES
-RELOG_FORM_NAMES: tuple[str, ...] = ("journal", "beta")  # keys of newlogic.nn.activations.RELOG_FORMS
-INIT_METHOD_NAMES: tuple[str, ...] = ("kaiming", "dynamic")  # keys of newlogic.nn.init.INIT_METHODS
+ARCHITECTURE_NAMES: tuple[str, ...] = ("mnist_cnn", *VGG_CONFIGS)  # newlogic.nn.models.ARCHITECTURES
+RELOG_FORM_NAMES: tuple[str, ...] = ("journal", "beta")  # newlogic.nn.activations.RELOG_FORMS
+INIT_METHOD_NAMES: tuple[str, ...] = ("kaiming", "dynamic")  # newlogic.nn.init.INIT_METHODS
+ACTIVATION_NAMES: tuple[str, ...] = ("relu", "relog")  # ModelSpec.activation: newlogic.nn.activations.ACTIVATIONS
+UNIT_NAMES: tuple[str, ...] = ("linear", "quadratic", "elliptical", "spherical")  # ModelSpec.units: nn.units.UNITS
+OUTPUT_NAMES: tuple[str, ...] = ("softmax", "sigmoid")  # ModelSpec.output: newlogic.nn.outputs.OUTPUTS
+# the grammar's folding tokens (maxout_<k>, minmaxout_<m>_<k>): newlogic.nn.folding.SURROGATES
+FOLDING_NAMES: tuple[str, ...] = ("maxout", "minmaxout")
 AT_MOST_ONE = Range(high=1.0)  # a ramp's start: a negative one delays the ramp
 
 

@@ -22,6 +22,11 @@ quadratic kernel, "a conv over concat(x, x²), RGB → 6 input channels", whose 
 ``a`` can ramp. Parameters: W, b and (quadratic/elliptical) V of W's shape, no second bias.
 Spherical units need no second conv: ``mean_patch(x²)`` (the mean of x² over the C_in·k·k
 inputs of each window, zero padding counted) is an average pool of the channel mean of x².
+
+Adaptive attacks (``newlogic.nn.surrogate``): a curved unit's exact gradient ``−2a·K∗(x − c)``
+vanishes at its centre c; in surrogate mode its backward flattens the curvature to ``λ(τ)·a``,
+``λ(τ) = 1/(1 + τ)`` (the forward unchanged), so it is ``τ/(1 + τ)·W`` there. ``SURROGATES``
+states each kind's rule.
 """
 
 import math
@@ -32,7 +37,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from newlogic.nn.options import UNIT_NAMES
 from newlogic.nn.ramp import advance_ramp, register_ramp
+from newlogic.nn.surrogate import SmoothBackward, SurrogateEntry, curvature_square, exact, smooth
+from newlogic.registry import keyed_by
 
 
 class UnitKind:
@@ -58,7 +66,7 @@ class SecondWeightKind(UnitKind):
     def response(self, unit: "Unit", x: torch.Tensor) -> torch.Tensor:
         a = unit.current_curvature()
         weight = torch.cat([unit.weight, -a * self.transform(unit.second_weight)], dim=1)
-        return unit.linear(torch.cat([x, x * x], dim=1), weight, unit.bias + a)
+        return unit.linear(torch.cat([x, curvature_square(x, unit)], dim=1), weight, unit.bias + a)
 
 
 class SphericalKind(UnitKind):
@@ -68,23 +76,39 @@ class SphericalKind(UnitKind):
 
     def response(self, unit: "Unit", x: torch.Tensor) -> torch.Tensor:
         half = unit.current_curvature() / 2
-        return unit.linear(x, unit.weight, unit.bias + half) - half * unit.patch_mean(x * x)
+        return unit.linear(x, unit.weight, unit.bias + half) - half * unit.patch_mean(curvature_square(x, unit))
 
 
 def _free(second_weight: torch.Tensor) -> torch.Tensor:
     return second_weight
 
 
-UNITS: dict[str, UnitKind] = {
+UNITS: dict[str, UnitKind] = keyed_by(UNIT_NAMES, {
     "linear": UnitKind(),
     "quadratic": SecondWeightKind(_free),
     "elliptical": SecondWeightKind(torch.abs),
     "spherical": SphericalKind(),
-}
+}, "UNITS")
+
+_FLATTENED = ("the curvature flattened in the backward (newlogic.nn.surrogate.curvature_square): "
+              "∂z/∂x = W − λ(τ)·2{a}·{K}∗x, λ(τ) = 1/(1 + τ), in place of W − 2{a}·{K}∗x; "
+              "at the unit's centre, where the exact gradient is 0, it is τ/(1 + τ)·W")
+
+# ModelSpec.units → what the adaptive attack differentiates (newlogic.nn.surrogate)
+SURROGATES: dict[str, SurrogateEntry] = keyed_by(UNIT_NAMES, {
+    "linear": exact("affine: ∂z/∂x = W, the same everywhere"),
+    "quadratic": smooth(_FLATTENED.format(a="a", K="V")),
+    "elliptical": smooth(_FLATTENED.format(a="a", K="|V|")),
+    "spherical": smooth(_FLATTENED.format(a="a'", K="mean_patch") + ", a' = a/2"),
+}, "units.SURROGATES")
+# the curvature ramp a (ArchOptions.curvature_step)
+CURVATURE_RAMP_SURROGATE = exact("a buffer, constant at attack time (eval mode never advances it); the curvature "
+                                 "it scales gets the curved units' flattened backward")
 
 
-class Unit(nn.Module, metaclass=ABCMeta):
-    """Mixin of ``ConvUnit``/``DenseUnit``: the unit kind, the second weight ``V`` and the curvature ramp."""
+class Unit(SmoothBackward, nn.Module, metaclass=ABCMeta):
+    """Mixin of ``ConvUnit``/``DenseUnit``: the unit kind, the second weight ``V`` and the curvature ramp;
+    in surrogate mode the curved kinds' backward flattens the curvature (``SURROGATES``)."""
 
     weight: torch.Tensor  # nn.Parameter, typed as torch's Conv2d and Linear declare it
     bias: torch.Tensor  # every unit has a bias (nn.Parameter)

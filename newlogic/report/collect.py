@@ -18,8 +18,10 @@ Every file is verified before any number of it is used:
   (``newlogic.attacks.resolve_setting``), a transfer's surrogate; accuracies equal to the means of
   its per-sample arrays, indices distinct and inside the test split;
 - values in range: accuracies and rejection rates in [0, 1], counts positive integers;
-- ``checks.json``: its schema version, and its verdict equal to the one its flags and check
-  statuses give (``newlogic.report.checks.verdict``).
+- ``checks.json``: its schema version and ``model_ref``, then every field the checks produce (worst
+  cases, flags, statuses, cells, verdict) equal to ``newlogic.report.checks.run_checks`` on the
+  verified results it names (``newlogic.report.verify_checks.check_recomputed``): a number in it is
+  never read, only recomputed and compared.
 
 A file that is absent is listed in ``missing`` (tables show ``—``); so is every file of a run whose
 model directory has no ``config.json`` or ``model.pt`` (nothing to verify it against). A file that
@@ -33,25 +35,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from newlogic.attacks import resolve_setting
 from newlogic.attacks.request import attack_request
 from newlogic.errors import UserError
+from newlogic.names import safe_name_error
 from newlogic.report import checks
 from newlogic.report.samples import SAMPLE_ARRAYS, Result
-from newlogic.report.verdicts import CELL_VERDICTS, FLAGGED
-from newlogic.report.worst_case import CASE_KINDS
+from newlogic.report.verify_checks import RERUN_CHECKS, check_recomputed, check_samples, count, fraction, refuse
 from newlogic.store import paths
 from newlogic.store.json_file import read_json_object
 from newlogic.store.model_dir import SCHEMA_VERSION as MODEL_DIR_SCHEMA_VERSION
 from newlogic.store.model_dir import WEIGHTS_HASH_KEY, read_record, verify_record
-from newlogic.store.results import NOISE_SCHEMA_VERSION, read_result, sha256_file
-from newlogic.study import Ablation, get_ablation, load_config
+from newlogic.store.results import (
+    LANDSCAPE_FILE,
+    LANDSCAPE_SCHEMA_VERSION,
+    NOISE_SCHEMA_VERSION,
+    read_result,
+    sha256_file,
+)
+from newlogic.study import Ablation, Study, get_ablation
 
 REFERENCE_KEYS = ("name", "seed", "config_hash", WEIGHTS_HASH_KEY)  # model_ref fields every file must match
 NOISE_INPUTS = ("uniform_noise", "scrambled")
-ACCURACY_SLACK = 1e-9  # a stored accuracy against the mean of its per-sample array
 
 
 @dataclass(frozen=True)
@@ -95,28 +100,10 @@ class AblationResults:
         return next(model for model in self.models if model.name == name)
 
 
-def _refuse(path: Path, reason: str, remedy: str = "write it again") -> UserError:
-    return UserError(f"{path}: {reason}; {remedy}")
-
-
-def _fraction(path: Path, key: str, value: Any) -> float:
-    """``value`` if it is a finite number in [0, 1], else a UserError naming ``path`` and ``key``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not 0 <= value <= 1:
-        raise _refuse(path, f"{key} {value!r} is not a fraction in [0, 1]")
-    return float(value)
-
-
-def _count(path: Path, key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _refuse(path, f"{key} {value!r} is not a positive integer")
-    return value
-
-
 def _mapping(path: Path, data: Mapping[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key)
     if not isinstance(value, dict):
-        raise _refuse(path, f"{key} is {type(value).__name__}, not an object")
+        raise refuse(path, f"{key} is {type(value).__name__}, not an object")
     return value
 
 
@@ -131,15 +118,53 @@ def _check_reference(path: Path, data: Mapping[str, Any], expected: Mapping[str,
     reference = reference if isinstance(reference, dict) else {}
     for key in REFERENCE_KEYS:
         if reference.get(key) != expected[key]:
-            raise _refuse(path, f"model_ref {key} {reference.get(key)!r} is not the model directory's "
+            raise refuse(path, f"model_ref {key} {reference.get(key)!r} is not the model directory's "
                                 f"{expected[key]!r} (a file of another model or of other weights)",
-                          "compute it again for this model")
+                         "compute it again for this model")
 
 
 def _check_schema(path: Path, data: Mapping[str, Any], version: int) -> None:
     if data.get("schema_version") != version:
-        raise _refuse(path, f"schema_version {data.get('schema_version')!r}, expected {version}",
-                      "compute it again with this version")
+        raise refuse(path, f"schema_version {data.get('schema_version')!r}, expected {version}",
+                     "compute it again with this version")
+
+
+def _landscape(path: Path, expected: dict[str, Any]) -> dict[str, Any]:
+    """A verified ``landscape.json`` (``newlogic.evaluation.landscape``): schema, ``model_ref``, and every list the
+    landscape checks read: 0/1 per image (``n_images`` each, accuracies their means), step counts per image with
+    masked ≤ blind ≤ path, the attack's settings."""
+    rerun = "run 'newlogic evaluate' again"
+    data = read_json_object(path, rerun)
+    _check_schema(path, data, LANDSCAPE_SCHEMA_VERSION)
+    _check_reference(path, data, expected)
+    images = data.get("n_images")
+    if isinstance(images, bool) or not isinstance(images, int) or images < 0:
+        raise refuse(path, f"n_images {images!r} is not a count", rerun)
+    attack, gradients = _mapping(path, data, "attack"), _mapping(path, data, "gradients")
+    numbers = [attack.get("restarts"), attack.get("temperature"), attack.get("final_temperature"),
+               _mapping(path, data, "iterations").get("eps"), gradients.get("eps"), gradients.get("steps")]
+    if not (isinstance(attack.get("attack"), str) and isinstance(attack.get("loss"), str) and all(
+            isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in numbers)):
+        raise refuse(path, f"attack {str(attack)[:80]} or the ε and steps of its sweeps are not as written", rerun)
+    for sweep, axis in (("iterations", "steps"), ("eps_sweep", "eps")):
+        entry = _mapping(path, data, sweep)
+        rows, values, accuracy = entry.get("correct"), entry.get(axis), entry.get("accuracy")
+        if not (isinstance(rows, list) and isinstance(values, list) and isinstance(accuracy, list)
+                and len(rows) == len(values) == len(accuracy) >= (2 if sweep == "iterations" else 1)
+                and all(isinstance(row, list) and len(row) == images and set(row) <= {0, 1} for row in rows)
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)):
+            raise refuse(path, f"{sweep} is not one 0/1 list of {images} images per {axis}", rerun)
+        for at, (row, value) in enumerate(zip(rows, accuracy, strict=True)):
+            if not math.isclose(fraction(path, f"{sweep}.accuracy[{at}]", value), sum(row) / images if images else 0.0):
+                raise refuse(path, f"{sweep}.accuracy[{at}] {value!r} is not the mean of its images", rerun)
+    steps = [gradients.get(key) for key in ("path_steps", "blind_steps", "masked_steps")]
+    if not (all(isinstance(v, list) and len(v) == images and all(isinstance(n, int) and not isinstance(n, bool)
+                                                                     and n >= 0 for n in v) for v in steps)
+            and all(m <= b <= t for t, b, m in zip(*steps, strict=True))):
+        raise refuse(path, f"gradients' path, blind and masked step counts are not {images} counts with "
+                           "masked ≤ blind ≤ path", rerun)
+    fraction(path, "gradients.blind_step_fraction", gradients.get("blind_step_fraction"))
+    return data
 
 
 @dataclass
@@ -149,8 +174,10 @@ class _Collector:
     ablation: Ablation
     attacks: dict[str, dict[str, Any]]
     results_dir: Path
+    configured: dict[str, Any]
     missing: list[tuple[Path, str]] = field(default_factory=list)
     hashes: dict[Path, str] = field(default_factory=dict)
+    results: dict[Path, Result] = field(default_factory=dict)
 
     def sha256(self, path: Path) -> str:
         if path not in self.hashes:
@@ -174,15 +201,15 @@ class _Collector:
         fingerprint = record["provenance"]["config_hash"]
         found = (spec.name, record.get("seed"), record.get("dataset"))
         if found != (name, seed, self.ablation.dataset):
-            raise _refuse(record_path, f"records model {found[0]!r}, seed {found[1]!r}, dataset {found[2]!r}; this "
+            raise refuse(record_path, f"records model {found[0]!r}, seed {found[1]!r}, dataset {found[2]!r}; this "
                                        f"directory holds {name!r}, seed {seed}, {self.ablation.dataset!r} (misplaced)",
-                          "train the model again")
+                         "train the model again")
         weights_hash = record.get(WEIGHTS_HASH_KEY)
         if not isinstance(weights_hash, str):
-            raise _refuse(record_path, f"has no {WEIGHTS_HASH_KEY} (trained before weights were recorded)",
-                          f"delete {model_dir} and train it again")
+            raise refuse(record_path, f"has no {WEIGHTS_HASH_KEY} (trained before weights were recorded)",
+                         f"delete {model_dir} and train it again")
         if self.sha256(weights) != weights_hash:
-            raise _refuse(weights, f"its SHA-256 is not {record_path.name}'s {WEIGHTS_HASH_KEY} (weights of another "
+            raise refuse(weights, f"its SHA-256 is not {record_path.name}'s {WEIGHTS_HASH_KEY} (weights of another "
                                    "run, or changed)", f"delete {model_dir} and train it again")
         return record, {"name": name, "seed": seed, "config_hash": fingerprint, WEIGHTS_HASH_KEY: weights_hash}
 
@@ -192,13 +219,13 @@ class _Collector:
         metrics = read_json_object(path, "train the model again")
         _check_schema(path, metrics, MODEL_DIR_SCHEMA_VERSION)
         _check_reference(path, metrics, expected)
-        _fraction(path, "final.test_accuracy", _mapping(path, metrics, "final").get("test_accuracy"))
+        fraction(path, "final.test_accuracy", _mapping(path, metrics, "final").get("test_accuracy"))
         flags = metrics.get("flags", [])
         if not isinstance(flags, list) or not all(isinstance(flag, str) for flag in flags):
-            raise _refuse(path, f"flags {flags!r} is not a list of names", "train the model again")
+            raise refuse(path, f"flags {flags!r} is not a list of names", "train the model again")
         epochs = metrics.get("epochs")
         if not isinstance(epochs, list) or not all(isinstance(epoch, dict) and "epoch" in epoch for epoch in epochs):
-            raise _refuse(path, "epochs is not a list of per-epoch objects", "train the model again")
+            raise refuse(path, "epochs is not a list of per-epoch objects", "train the model again")
         return metrics
 
     def noise(self, path: Path, expected: dict[str, Any]) -> dict[str, Any] | None:
@@ -210,70 +237,82 @@ class _Collector:
         inputs = _mapping(path, noise, "inputs")
         for name in NOISE_INPUTS:
             entry = _mapping(path, inputs, name)
-            _fraction(path, f"inputs.{name}.rejection_rate", entry.get("rejection_rate"))
-            _count(path, f"inputs.{name}.count", entry.get("count"))
+            fraction(path, f"inputs.{name}.rejection_rate", entry.get("rejection_rate"))
+            count(path, f"inputs.{name}.count", entry.get("count"))
         return noise
 
     def checks(self, path: Path, expected: dict[str, Any]) -> dict[str, Any] | None:
+        """The run's ``checks.json``, trusted only as what the checks give on the verified results it names
+        (``check_recomputed``); listed missing when one of those results is absent."""
         if not self.present(path):
             return None
-        report = read_json_object(path, "run 'newlogic checks' again")
+        report = read_json_object(path, RERUN_CHECKS)
         _check_schema(path, report, checks.SCHEMA_VERSION)
         _check_reference(path, report, expected)
-        flags, statuses = report.get("flags"), report.get("checks")
-        if not isinstance(flags, list) or not isinstance(statuses, list) \
-                or not all(isinstance(item, dict) for item in [*flags, *statuses]):
-            raise _refuse(path, "flags and checks must be lists of objects", "run 'newlogic checks' again")
-        unknown = sorted({str(item.get("check")) for item in [*flags, *statuses]} - set(checks.CHECKS))
-        flagged = {item.get("check") for item in statuses if item.get("status") == FLAGGED}
-        if unknown or flagged != {flag.get("check") for flag in flags} \
-                or not all(isinstance(flag.get("settings"), list) for flag in flags):
-            detail = f" (unknown checks: {', '.join(unknown)})" if unknown else ""
-            raise _refuse(path, f"its flags and check statuses disagree{detail}", "run 'newlogic checks' again")
-        word, _evidence = checks.verdict(statuses, flags)
-        if report.get("verdict") != word:
-            raise _refuse(path, f"verdict {report.get('verdict')!r} is not the {word!r} its checks give (edited)",
-                          "run 'newlogic checks' again")
-        _check_checks_cells(path, report)
+        settings = report.get("results")
+        if not isinstance(settings, list) or not settings or any(safe_name_error(s) for s in settings):
+            raise refuse(path, f"results {str(settings)[:80]} is not a list of setting ids", RERUN_CHECKS)
+        result_paths = {setting: path.with_name(f"{setting}.json") for setting in settings}
+        absent = [found for found in result_paths.values() if not found.is_file()]
+        if absent:
+            self.missing.append((path, f"cannot be verified: its result {absent[0]} is missing"))
+            return None
+        landscape = None
+        if "landscape" in report:
+            if report["landscape"] != LANDSCAPE_FILE:
+                raise refuse(path, f"landscape {str(report['landscape'])[:80]!r} is not {LANDSCAPE_FILE!r}",
+                             RERUN_CHECKS)
+            if not self.present(path.with_name(LANDSCAPE_FILE), f"named by {path}: not found"):
+                return None
+            landscape = _landscape(path.with_name(LANDSCAPE_FILE), expected)
+        check_recomputed(path, report, [self.result(found, setting, expected, self.configured.get(setting))
+                                        for setting, found in result_paths.items()], landscape)
         return report
 
-    def result(self, path: Path, setting: str, expected: dict[str, Any]) -> Result | None:
-        if not self.present(path):
-            return None
-        stored = read_result(path, SAMPLE_ARRAYS)
-        data = stored.data
-        _check_reference(path, data, expected)
-        self.check_place(path, setting, data)
-        result = Result(stored.path, data, **stored.samples)
-        _check_samples(path, result)
-        return result
+    def result(self, path: Path, setting: str, expected: dict[str, Any],
+               configured: Mapping[str, Any] | None) -> Result:
+        """The verified result at ``path`` (read once per collection): its model, its samples, and its place
+        when the config defines ``setting`` (``configured``; a checks-only setting of another config has none)."""
+        if path not in self.results:
+            stored = read_result(path, SAMPLE_ARRAYS)
+            data = stored.data
+            _check_reference(path, data, expected)
+            if configured is not None:
+                self.check_place(path, setting, data, configured)
+            elif data.get("setting") != setting:
+                raise refuse(path, f"holds setting {data.get('setting')!r}, not {setting!r} (misplaced)",
+                             "run its attack again")
+            result = Result(stored.path, data, **stored.samples)
+            check_samples(path, result)
+            self.results[path] = result
+        return self.results[path]
 
-    def check_place(self, path: Path, setting: str, data: Mapping[str, Any]) -> None:
+    def check_place(self, path: Path, setting: str, data: Mapping[str, Any], configured: Mapping[str, Any]) -> None:
         """The result is the config's ``setting`` on this model: file name, dataset, attack, ε, parameters."""
         dataset = self.ablation.dataset
         if data.get("setting") != setting or data.get("dataset") != dataset or data.get("model") != \
                 data["model_ref"]["name"]:
-            raise _refuse(path, f"holds setting {data.get('setting')!r} of {data.get('model')!r} on "
+            raise refuse(path, f"holds setting {data.get('setting')!r} of {data.get('model')!r} on "
                                 f"{data.get('dataset')!r}, not {setting!r} on {dataset!r} (misplaced)",
-                          "run its attack again")
-        request = attack_request(setting, self.attacks[setting], dataset)
+                         "run its attack again")
+        request = attack_request(setting, dict(configured), dataset)
         attack = resolve_setting(request.attack, dataset)
         expected = {"attack": attack.name, "preset": attack.preset, "norm": attack.norm,
                     "unbounded": attack.unbounded, "parameters": _plain(attack.params), "limit": request.limit}
         for key, value in expected.items():
             if data.get(key) != value:
-                raise _refuse(path, f"{key} {data.get(key)!r} is not the configured setting {setting!r}'s {value!r} "
+                raise refuse(path, f"{key} {data.get(key)!r} is not the configured setting {setting!r}'s {value!r} "
                                     "(a result of another setting)", "run its attack again")
-        eps, configured = data.get("eps"), attack.eps
-        if (eps is None) != (configured is None) or (eps is not None and configured is not None
-                                                     and not math.isclose(eps, configured)):
-            raise _refuse(path, f"eps {eps!r} is not the configured setting {setting!r}'s {attack.eps!r}",
-                          "run its attack again")
+        eps, configured_eps = data.get("eps"), attack.eps
+        if (eps is None) != (configured_eps is None) or (eps is not None and configured_eps is not None
+                                                         and not math.isclose(eps, configured_eps)):
+            raise refuse(path, f"eps {eps!r} is not the configured setting {setting!r}'s {attack.eps!r}",
+                         "run its attack again")
         if request.surrogate is not None:
             found = data.get("surrogate_ref")
             surrogate: dict[str, Any] = found if isinstance(found, dict) else {}
             if surrogate.get("name") != request.surrogate or surrogate.get("seed") != data["model_ref"]["seed"]:
-                raise _refuse(path, f"was crafted on {surrogate.get('name')!r} seed {surrogate.get('seed')!r}, not "
+                raise refuse(path, f"was crafted on {surrogate.get('name')!r} seed {surrogate.get('seed')!r}, not "
                                     f"the configured surrogate {request.surrogate!r}", "run its attack again")
 
     def run(self, name: str, seed: int) -> RunFiles:
@@ -290,58 +329,14 @@ class _Collector:
             self.missing += [(path, unverifiable if path.is_file() else "not found") for path in others]
             return RunFiles(seed, model_dir, None, None, None, None, None, {})
         record, expected = verified
-        found = {setting: self.result(path, setting, expected) for setting, path in result_paths.items()}
+        found = {setting: self.result(path, setting, expected, self.attacks[setting])
+                 for setting, path in result_paths.items() if self.present(path)}
         return RunFiles(
             seed, model_dir, expected, record, self.metrics(model_dir / paths.METRICS_FILE, expected),
             self.checks(paths.checks_json(self.results_dir, dataset, name, seed), expected),
             self.noise(paths.noise_json(self.results_dir, dataset, name, seed), expected),
-            {setting: result for setting, result in found.items() if result is not None},
+            found,
         )
-
-
-def _check_samples(path: Path, result: Result) -> None:
-    """The per-sample arrays have the dtypes written (bool correctness, integer indices, float norms); accuracies
-    and counts agree with them; indices are distinct and inside the test split."""
-    data = result.data
-    test_size = _count(path, "test_size", data.get("test_size"))
-    count = _count(path, "sample_count", data.get("sample_count"))
-    if count > test_size or data.get("subset") is not (count < test_size):
-        raise _refuse(path, f"sample_count {count}, test_size {test_size} and subset {data.get('subset')!r} "
-                            "disagree", "run its attack again")
-    kinds = {"index": ("i", "u"), "adv_correct": ("b",), "clean_correct": ("b",), "l2": ("f",)}
-    wrong = [name for name, allowed in kinds.items() if getattr(result, name).dtype.kind not in allowed]
-    if wrong:
-        raise _refuse(path, f"its array {wrong[0]!r} has dtype {getattr(result, wrong[0]).dtype}, not the one "
-                            "'newlogic attack' writes", "run its attack again")
-    index = np.asarray(result.index)
-    if len(np.unique(index)) != count or index.min() < 0 or index.max() >= test_size:
-        raise _refuse(path, "its sample indices repeat or lie outside the test split", "run its attack again")
-    for key, array in (("adv_accuracy", result.adv_correct), ("clean_accuracy", result.clean_correct)):
-        if abs(float(np.mean(array)) - data[key]) > ACCURACY_SLACK:
-            raise _refuse(path, f"{key} {data[key]!r} is not the mean of its per-sample array "
-                                f"({float(np.mean(array))!r})", "run its attack again")
-
-
-def _check_checks_cells(path: Path, report: Mapping[str, Any]) -> None:
-    """What the tables and the summary read of ``checks.json`` beyond its verdict: each flag's suspect setting,
-    each worst case (accuracy in [0, 1], sample count, settings, column, kind, interval) and each cell's word."""
-    if not all(isinstance(flag.get("suspect"), str) for flag in report["flags"]):
-        raise _refuse(path, "a flag names no suspect setting", "run 'newlogic checks' again")
-    cases = report.get("worst_case")
-    if not isinstance(cases, list) or not all(isinstance(case, dict) for case in cases):
-        raise _refuse(path, "worst_case is not a list of objects", "run 'newlogic checks' again")
-    for case in cases:
-        _fraction(path, "worst_case accuracy", case.get("accuracy"))
-        _count(path, "worst_case sample_count", case.get("sample_count"))
-        if not isinstance(case.get("settings"), list) or not isinstance(case.get("column"), str) \
-                or case.get("kind") not in CASE_KINDS or not isinstance(case.get("interval"), list):
-            raise _refuse(path, "a worst case lacks its settings, column, kind or interval",
-                          "run 'newlogic checks' again")
-    cells = report.get("cells")
-    if not isinstance(cells, dict) or not all(isinstance(cell, dict) and cell.get("verdict") in CELL_VERDICTS
-                                              for cell in cells.values()):
-        raise _refuse(path, f"cells must map settings to one of {', '.join(CELL_VERDICTS)}",
-                      "run 'newlogic checks' again")
 
 
 def _check_entries(ablation: Ablation, attacks: Mapping[str, Any]) -> None:
@@ -364,13 +359,17 @@ def collect_ablation(config: Mapping[str, Any], ablation: str | Ablation, result
         ablation = get_ablation(dict(config), ablation)
     attacks = dict(config.get("attacks") or {})
     _check_entries(ablation, attacks)
-    collector = _Collector(ablation, {s: attacks[s] for s in ablation.settings}, Path(results_dir))
+    configured = {setting: value for setting, value in attacks.items() if isinstance(value, Mapping)}
+    collector = _Collector(ablation, {s: attacks[s] for s in ablation.settings}, Path(results_dir), configured)
     models = tuple(ModelResults(entry.name, entry.label, {seed: collector.run(entry.name, seed)
                                                           for seed in ablation.seeds})
                    for entry in ablation.models)
     return AblationResults(ablation, collector.attacks, models, tuple(collector.missing))
 
 
-def load_ablation_results(config_source: Path | str, ablation_name: str, results_dir: Path | str) -> AblationResults:
-    """``collect_ablation`` of a config file (or inline mapping): the entry point for any new reader of results."""
-    return collect_ablation(load_config(config_source), ablation_name, results_dir)
+def load_ablation_results(study: Study, ablation_name: str, results_dir: Path | str) -> AblationResults:
+    """``collect_ablation`` of a study: the entry point for any new reader of results.
+
+    The study comes from ``newlogic.study_loader.load_study`` (a workflow config copy
+    ``results/config/<sha16>.json`` must hash to its name there)."""
+    return collect_ablation(study.config, ablation_name, results_dir)

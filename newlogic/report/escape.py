@@ -1,12 +1,21 @@
 """Escaping of text that comes from a config or a file (labels, captions, setting ids) for each output.
 
-Every renderer (the LaTeX and Markdown tables, the HTML report) passes such text through one of
-these, so a label can neither run a LaTeX command, break a Markdown row, nor inject markup.
+Every renderer (the LaTeX and Markdown tables, the CSV, the HTML report) passes such text through one
+of these, so a label can neither run a LaTeX command, break a Markdown row, link, show an image, inject
+markup, nor start a spreadsheet formula. Each escapes what its own format needs and nothing else
+(Markdown prints ``C&W`` as it is; HTML writes ``C&amp;W``), and each first drops the characters that
+hide, reorder or control text (``newlogic.text.neutralized``: NUL, ESC, bidi overrides, zero-width).
 """
 
 import html
 import json
 import re
+from typing import TYPE_CHECKING
+
+from newlogic.text import neutralized
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # LaTeX: each special character as text (\textbackslash{} etc.); a newline would end a table row
 # or a comment (`% caption` in the .tex), so it becomes a space
@@ -17,14 +26,18 @@ LATEX_SPECIALS = {
     "\n": " ", "\r": " ", "ε": r"$\varepsilon$",
 }
 MARKUP_LT = re.compile(r"<(?=[A-Za-z/!?])")  # the start of an HTML tag, comment or declaration
-MARKUP_AMP = re.compile(r"&(?=[A-Za-z0-9#]+;?)")  # the start of an HTML entity
+MARKUP_AMP = re.compile(r"&(?=#?[A-Za-z0-9]+;)")  # an entity reference (CommonMark: `&name;`, `&#123;`, `&#x1F;`)
+MARKDOWN_LINK = {"[": r"\[", "]": r"\]"}  # no `[text](url)`, `![alt](url)` or `[ref]: url` without them
 NEWLINES = ("\r\n", "\r", "\n", "\u2028", "\u2029", "\x0b", "\x0c", "\x85")
+CSV_FORMULA_STARTS = ("=", "+", "-", "@")  # a spreadsheet runs a cell starting so (OWASP: CSV injection)
+CSV_CONTROL_STARTS = ("\t", "\r")  # … or one starting with these before such a character
 
 
 def _one_line(text: str) -> str:
+    """Newlines as spaces, then no hidden character (``newlogic.text.neutralized``)."""
     for newline in NEWLINES:
         text = text.replace(newline, " ")
-    return text
+    return neutralized(text)
 
 
 def latex(text: str) -> str:
@@ -33,18 +46,39 @@ def latex(text: str) -> str:
 
 
 def markdown_cell(text: str) -> str:
-    """``text`` as one Markdown table cell: ``\\``, ``|`` escaped, newlines as spaces, no HTML tag or entity.
+    """``text`` as one Markdown table cell that prints it: no row break, tag, entity, link or image.
 
-    ``<`` before a letter, ``/``, ``!`` or ``?`` (a tag) and ``&`` before a name or ``#`` (an
-    entity) become ``&lt;`` and ``&amp;``; ``p < 0.05`` stays as it is.
+    ``\\``, ``|``, ``[`` and ``]`` are backslash-escaped (``![x](http://…)`` prints as text), newlines
+    become spaces; ``<`` before a letter, ``/``, ``!`` or ``?`` (a tag) becomes ``&lt;`` and ``&``
+    only where it starts an entity reference (``&lt;``, ``&#60;``) becomes ``&amp;``: ``C&W`` and
+    ``p < 0.05`` stay as they are.
     """
     text = _one_line(text).replace("\\", "\\\\").replace("|", r"\|")
+    text = "".join(MARKDOWN_LINK.get(char, char) for char in text)
     return MARKUP_LT.sub("&lt;", MARKUP_AMP.sub("&amp;", text))
 
 
 def html_text(text: str) -> str:
-    """``text`` as HTML text or attribute value: ``& < > " '`` escaped."""
-    return html.escape(text, quote=True)
+    """``text`` as HTML text or attribute value: hidden characters dropped, ``& < > " '`` escaped."""
+    return html.escape(neutralized(text), quote=True)
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell no spreadsheet runs: text starting with ``= + - @`` (after spaces), tab or CR gets a leading ``'``.
+
+    Only text changes (hidden characters dropped too): numbers, booleans and None pass as they
+    are, so ``-0.2`` stays a number and ``'-0.2`` is a label that looked like one.
+    """
+    if not isinstance(value, str):
+        return value
+    text = neutralized(value)
+    runs = value.startswith(CSV_CONTROL_STARTS) or text.lstrip().startswith(CSV_FORMULA_STARTS)
+    return f"'{text}" if runs else text
+
+
+def csv_text(frame: "pd.DataFrame") -> str:
+    """``frame`` as CSV text (no index) with every cell passed through ``csv_cell``."""
+    return frame.map(csv_cell).to_csv(index=False)
 
 
 HTML_IN_JSON = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}

@@ -1,209 +1,111 @@
-"""Published against regenerated (issue 24): the paper's own numbers beside every regenerated table. No torch.
+"""Published against regenerated: the comparison, from per-image outcomes (docs/results.md). No torch, no pandas.
 
-The published tables are data (``config/published/<source>.yaml``, ``load_published``): per table,
-its rows (label → the paper configs' canonical model name) and columns (key → attack setting id,
-``clean`` for the clean accuracy), each cell a value and a star. An ablation names its counterpart
-with ``published: {source, table}`` and may map a subset of its models onto published rows with
-``rows: {model: row label}`` (default: every published row, by its model name); ``resolve_mapping``
-refuses a mapping that names a model, row or setting the config or the table lacks, so a renamed
-model or attack id cannot silently drop a comparison.
+The published side is ``newlogic.report.published`` (the tables as data and an ablation's
+mapping); the tables and figure are drawn by ``newlogic.report.reproduction_render`` and
+``newlogic.figures.reproduction``. Every regenerated number here comes from the per-image
+correctness of the verified results (``newlogic.report.collect``): an attack column from its
+result's ``adv_correct``, the clean column from the ``clean_correct`` of the run's result on the
+most images, and the strong worst case from each run's ``checks.json`` survivor count.
 
-Per cell (``compare_cell``): the published value, the regenerated mean over seeds with its 95%
-interval, the difference and whether the published value lies inside the interval. The interval
-(``interval``) is Student's t over the per-seed accuracies, ``x̄ ± t_{0.975, n−1}·s/√n`` (n ≥ 2
-seeds); with one seed, Clopper–Pearson's exact binomial interval on that seed's samples (k right
-of N: ``[B(0.025; k, N−k+1), B(0.975; k+1, N−k)]``, B the Beta quantile) when the counts are known,
-else none. Published values are rounded to ``decimals`` places, so *inside* means the interval
-meets ``[v − h, v + h]``, h half a unit of the last published place.
+Per cell (``compare_cell``): the published value, the regenerated mean over seeds of per-seed
+accuracies with its 95 % interval (``cell_interval``) and, when values are comparable, the difference
+and whether the published value (± half its last digit) lies inside the interval. The interval with
+fewer than ``MIN_SEEDS_TO_RESAMPLE`` seeds is Clopper–Pearson on the seeds' pooled images (it covers
+the choice of test images for these seeds' networks); with more, a bootstrap over seeds and images
+(``newlogic.stats.bootstrap_interval``: it also covers training variance).
 
-Per column (``column_agreement``):
+Per pair of consecutive compared rows (``pair_change``): the published change ``v_b − v_a`` beside the
+regenerated change ``(1/S)·Σ_s mean_i (b_{s,i} − a_{s,i})`` in points, on the images both rows
+attacked in each seed both have (aligned by test-set index), with a 95 % bootstrap interval (over
+images within seeds; over seeds and images with ≥ ``MIN_SEEDS_TO_RESAMPLE`` seeds). Its label:
 
-- **direction agreement**: over each pair of consecutive compared rows, the published direction
-  is ``sign(v_b − v_a)`` when the lower row is starred, ``0`` (no change) when not; the
-  regenerated direction is ``sign(x̄_b − x̄_a)`` when the change is significant (the regenerated
-  table's star, p < 0.05), ``0`` when not. A pair agrees when both directions are equal, so a star
-  and a significant change in the same direction agree, and "no change" agrees only with "no
-  change". A pair whose direction is unknown on either side (a star between equal rounded values,
-  a significant change with equal means, or no significance test) is not counted. Rows that are not
-  adjacent in the published table have no star between them: their published direction is the sign
-  of the rounded difference (0 when equal). Agreement = agreeing pairs / counted pairs.
-- **rank agreement**: Kendall's τ-b between the published values and the regenerated means over
-  the compared rows (``kendall_tau_b``; ties on either side handled by τ-b; None when one side is
-  constant).
+- ``agrees``: the interval excludes 0 on the published side;
+- ``opposite``: the interval excludes 0 on the other side;
+- ``inconclusive``: the interval contains 0 (``same_sign`` says whether the point estimate has the
+  published sign);
+- ``not comparable`` (``—``, never counted): equal published values, or no shared images.
 
-A last column gives each row's **worst case under the strong suite**: the mean over seeds of the
-worst-case robust accuracy in each run's ``checks.json`` at the table's threat model and ε (the
-RobustBench "claimed against measured" column).
+Per column (``column_agreement``): the count of each label and Kendall's τ-b between the published
+values and the regenerated means, with its exact one-sided permutation p-value
+(``newlogic.stats.kendall_permutation_p``). A last column gives each row's strong worst case at the
+published table's threat model and ε (the RobustBench "claimed against measured" column).
 
 **Shape mode** (``setting_differences``): when the run differs from the published setting (another
 dataset such as mnist5k, fewer epochs, fewer seeds, a subset of rows or of the test set, another
-threat model), values are not compared (no difference, no inside flag): only direction and rank
-agreement, and the caption says why.
+threat model), values are not compared (no difference, no inside flag): only the changes and the
+rank order, and the caption says why.
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import yaml
+import numpy as np
 
 from newlogic.errors import UserError
-from newlogic.report import escape
-from newlogic.spec import canonical_name
-from newlogic.stats import clopper_pearson, sample_std, welch_p
-from newlogic.store import paths
+from newlogic.report.entries import read_checks
+from newlogic.report.published import CLEAN, THREAT_MODEL_DEFAULT, PublishedCell, PublishedTable, resolve_mapping
+from newlogic.report.samples import values_at
+from newlogic.stats import (
+    MIN_SEEDS_TO_RESAMPLE,
+    bootstrap_interval,
+    clopper_pearson,
+    kendall_permutation_p,
+    kendall_tau_b,
+)
 
 if TYPE_CHECKING:
-    from newlogic.report.collect import AblationResults
+    from newlogic.report.collect import AblationResults, RunFiles
 
-PUBLISHED_DIR = Path(__file__).resolve().parents[2] / "config" / "published"
-CLEAN = "clean"  # the column key of the clean accuracy (as in newlogic.report.tables)
-CONFIDENCE = 0.95
-SIGNIFICANCE_LEVEL = 0.05
-UNKNOWN = None  # a direction that cannot be told
-T_INTERVAL = "t"
 CLOPPER_PEARSON = "clopper-pearson"
-MISSING = "—"
-THREAT_MODEL_DEFAULT = "pixels"
-# symbols of the Markdown text as LaTeX math (applied after escape.latex; ✓ needs amssymb)
-LATEX_SYMBOLS = {"→": r"$\to$", "✓": r"$\checkmark$", "✗": r"$\times$", "τ": r"$\tau$", "∞": r"$\infty$",
-                 "≥": r"$\geq$", "—": "--", "–": "--", "↔": r"$\leftrightarrow$"}
+BOOTSTRAP = "bootstrap"
+AGREES, INCONCLUSIVE, OPPOSITE, NOT_COMPARABLE = "agrees", "inconclusive", "opposite", "not comparable"
+LABELS = (AGREES, INCONCLUSIVE, OPPOSITE, NOT_COMPARABLE)  # the pair labels, in the order columns count them
 
 
 @dataclass(frozen=True)
-class PublishedCell:
-    """One published cell: the accuracy (fraction, rounded to the table's decimals) and its star."""
+class Outcomes:
+    """One seed's per-image outcomes in one cell: test-set ``index`` and ``correct`` (booleans), aligned."""
 
-    value: float
-    star: bool
+    index: np.ndarray
+    correct: np.ndarray
 
-
-@dataclass(frozen=True)
-class PublishedRow:
-    """A published row: its label, the paper configs' canonical model name, its cells by column key."""
-
-    label: str
-    model: str
-    cells: dict[str, PublishedCell]
-
-
-@dataclass(frozen=True)
-class PublishedTable:
-    """One published table: its columns (key → header, setting id), rows in published order, setting."""
-
-    source: str
-    name: str
-    title: str
-    headers: dict[str, str]
-    settings: dict[str, str]
-    rows: tuple[PublishedRow, ...]
-    setting: dict[str, Any]
-    worst_case: tuple[str, float]
-    decimals: int
-
-    def row(self, label: str) -> PublishedRow:
-        return next(row for row in self.rows if row.label == label)
-
-
-@cache
-def _published_file(source: str) -> dict[str, Any]:
-    path = PUBLISHED_DIR / f"{source}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in PUBLISHED_DIR.glob("*.yaml"))
-        raise UserError(f"published source {source!r} is not known; valid: {', '.join(known) or 'none'}")
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def load_published(source: str, table: str) -> PublishedTable:
-    """Table ``table`` of ``config/published/<source>.yaml`` (a UserError naming the valid sources/tables)."""
-    data = _published_file(source)
-    if table not in data["tables"]:
-        raise UserError(f"published table {table!r} is not in {source}; valid: {', '.join(data['tables'])}")
-    body = data["tables"][table]
-    rows = tuple(PublishedRow(str(row["label"]), str(row["model"]),
-                              {key: PublishedCell(float(value), bool(star)) for key, (value, star)
-                               in row["values"].items()}) for row in body["rows"])
-    worst = body["worst_case"]
-    return PublishedTable(source, table, body["title"], {key: c["header"] for key, c in body["columns"].items()},
-                          {key: c["setting"] for key, c in body["columns"].items()}, rows, dict(body["setting"]),
-                          (worst["norm"], float(worst["eps"])), int(data["decimals"]))
-
-
-@dataclass(frozen=True)
-class PublishedMapping:
-    """An ablation's comparison: its published table, model → published row label (config order), column keys."""
-
-    table: PublishedTable
-    rows: dict[str, str]
-    columns: tuple[str, ...]
-
-
-def resolve_mapping(ablation_body: Mapping[str, Any], models: Sequence[str], settings: Sequence[str],
-                    ablation: str) -> PublishedMapping | None:
-    """The ablation's ``published`` key against its models (canonical names) and settings; None without one.
-
-    Rows: ``published.rows`` (model → row label) or, by default, every published row by its model
-    name; names on both sides are compared in canonical form (``newlogic.spec.canonical_name``).
-    Columns: every published column whose setting id is ``clean`` or one of the ablation's.
-    A model, row label or published column the config lacks is a UserError naming it.
-    """
-    published = ablation_body.get("published")
-    if not published:
-        return None
-    table = load_published(published["source"], published["table"])
-    labels = [row.label for row in table.rows]
-    explicit = published.get("rows")
-    if explicit is None:
-        absent = [row.model for row in table.rows if canonical_name(row.model) not in models]
-        if absent:
-            raise UserError(f"ablation {ablation!r}: published {table.source}/{table.name} rows need model(s) "
-                            f"{', '.join(absent)}, not in the ablation; models: {', '.join(models)} (or map a "
-                            "subset with published.rows)")
-        rows = {canonical_name(row.model): row.label for row in table.rows}
-    else:
-        explicit = {canonical_name(model): label for model, label in explicit.items()}
-        for model, label in explicit.items():
-            if model not in models:
-                raise UserError(f"ablation {ablation!r}: published.rows names model {model!r}, not in the ablation; "
-                                f"models: {', '.join(models)}")
-            if label not in labels:
-                raise UserError(f"ablation {ablation!r}: published.rows maps {model!r} to row {label!r}, not in "
-                                f"{table.source}/{table.name}; rows: {', '.join(labels)}")
-        rows = dict(explicit)
-    missing = [setting for setting in table.settings.values() if setting != CLEAN and setting not in settings]
-    if missing:
-        raise UserError(f"ablation {ablation!r}: published {table.source}/{table.name} columns need attack "
-                        f"setting(s) {', '.join(missing)}, not in the ablation; settings: {', '.join(settings)}")
-    in_order = {model: rows[model] for model in models if model in rows}
-    return PublishedMapping(table, dict(sorted(in_order.items(), key=lambda item: labels.index(item[1]))),
-                    tuple(key for key, setting in table.settings.items() if setting == CLEAN or setting in settings))
-
-
-# --- plain data in: the regenerated cells ---------------------------------------------------------------------
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.correct))
 
 
 @dataclass(frozen=True)
 class RegeneratedCell:
-    """A regenerated cell: per-seed accuracies; ``significant`` against the previous compared row (None: untested).
+    """A regenerated cell: per-seed ``Outcomes``; ``subset``: computed on a subset of the test set."""
 
-    ``successes``/``trials``: one seed's per-sample counts (Clopper–Pearson with one seed);
-    ``subset``: computed on a subset of the test set.
-    """
-
-    values: tuple[float, ...]
-    significant: bool | None = None
-    successes: int | None = None
-    trials: int | None = None
+    per_seed: dict[int, Outcomes] = field(default_factory=dict)
     subset: bool = False
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[int, tuple[int, int]]) -> "RegeneratedCell":
+        """A cell known only by per-seed (right, images) counts (a worst case): its images carry no index, so
+        it is never paired with another row."""
+        return cls({seed: Outcomes(np.full(images, -1), np.arange(images) < right)
+                    for seed, (right, images) in counts.items() if images > 0})
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """Per-seed accuracies, in seed order."""
+        return tuple(outcomes.accuracy for _seed, outcomes in sorted(self.per_seed.items()))
 
     @property
     def mean(self) -> float | None:
-        return sum(self.values) / len(self.values) if self.values else None
+        """The mean over seeds of per-seed accuracies; None without a seed."""
+        return sum(self.values) / len(self.values) if self.per_seed else None
+
+    @property
+    def pooled_interval(self) -> tuple[float, float] | None:
+        """The 95 % Clopper–Pearson interval of the seeds' pooled images (right of all); None without a seed."""
+        outcomes = self.per_seed.values()
+        return clopper_pearson(sum(int(o.correct.sum()) for o in outcomes), sum(len(o.correct) for o in outcomes))
 
 
 @dataclass(frozen=True)
@@ -214,57 +116,17 @@ class RegeneratedRow:
     label: str
     published_label: str
     cells: dict[str, RegeneratedCell]
-    worst_case: RegeneratedCell = field(default_factory=lambda: RegeneratedCell(()))
+    worst_case: RegeneratedCell = field(default_factory=RegeneratedCell)
 
 
-# --- statistics ---------------------------------------------------------------------------------------------------
-
-
-def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """Student's t interval of the mean, ``x̄ ± t_{(1+c)/2, n−1}·s/√n``, cut to [0, 1] (accuracies); None for fewer
-    than 2 values."""
-    from scipy.special import stdtrit  # here: scipy.stats would add 0.6 s to the job's start
-
-    std = sample_std(list(values))
-    if std is None:
-        return None
-    mean = sum(values) / len(values)
-    half = float(stdtrit(len(values) - 1, (1 + confidence) / 2)) * std / math.sqrt(len(values))
-    return max(mean - half, 0.0), min(mean + half, 1.0)
-
-
-def interval(cell: RegeneratedCell) -> tuple[tuple[float, float] | None, str | None]:
-    """The cell's 95% interval and its method: t over ≥ 2 seeds, else Clopper–Pearson on one seed's samples."""
-    if len(cell.values) >= 2:
-        return t_interval(cell.values), T_INTERVAL
-    if len(cell.values) == 1 and cell.trials:
-        return clopper_pearson(int(cell.successes or 0), cell.trials), CLOPPER_PEARSON
-    return None, None
-
-
-def kendall_tau_b(first: Sequence[float], second: Sequence[float]) -> float | None:
-    """Kendall's τ-b: ``(C − D) / √((n₀ − n₁)(n₀ − n₂))`` over all pairs; None when either side is constant.
-
-    C, D: concordant and discordant pairs; n₀ = n(n−1)/2; n₁, n₂: pairs tied in ``first``, in ``second``.
-    """
-    concordant = discordant = tied_first = tied_second = 0
-    for i in range(len(first)):
-        for j in range(i + 1, len(first)):
-            a, b = _sign(first[j] - first[i]), _sign(second[j] - second[i])
-            tied_first += a == 0
-            tied_second += b == 0
-            concordant += a * b > 0
-            discordant += a * b < 0
-    pairs = len(first) * (len(first) - 1) // 2
-    denominator = math.sqrt((pairs - tied_first) * (pairs - tied_second))
-    return (concordant - discordant) / denominator if denominator else None
-
-
-def _sign(value: float) -> int:
-    return (value > 0) - (value < 0)
-
-
-# --- the comparison -----------------------------------------------------------------------------------------------
+def cell_interval(cell: RegeneratedCell) -> tuple[tuple[float, float] | None, str | None]:
+    """The cell's 95 % interval and its method: Clopper–Pearson on the pooled images with fewer than
+    ``MIN_SEEDS_TO_RESAMPLE`` seeds, else a bootstrap over seeds and images; (None, None) without data."""
+    if not cell.per_seed:
+        return None, None
+    if len(cell.per_seed) < MIN_SEEDS_TO_RESAMPLE:
+        return cell.pooled_interval, CLOPPER_PEARSON
+    return bootstrap_interval([o.correct for o in cell.per_seed.values()], over_seeds=True), BOOTSTRAP
 
 
 @dataclass(frozen=True)
@@ -281,7 +143,7 @@ class CellComparison:
 
 def compare_cell(published: PublishedCell, cell: RegeneratedCell, decimals: int, values: bool) -> CellComparison:
     """The cell's interval, difference ``x̄ − v`` and inside flag (interval meets ``[v − h, v + h]``, h = ½·10^−d)."""
-    bounds, method = interval(cell)
+    bounds, method = cell_interval(cell)
     mean = cell.mean
     difference = mean - published.value if values and mean is not None else None
     inside = None
@@ -291,71 +153,94 @@ def compare_cell(published: PublishedCell, cell: RegeneratedCell, decimals: int,
     return CellComparison(published, cell, bounds, method, difference, inside)
 
 
+def paired_differences(above: RegeneratedCell, below: RegeneratedCell) -> list[np.ndarray]:
+    """Per seed both cells have, ``b_i − a_i`` (in {−1, 0, 1}) on the test images both attacked (by index)."""
+    differences = []
+    for seed in sorted(set(above.per_seed) & set(below.per_seed)):
+        a, b = above.per_seed[seed], below.per_seed[seed]
+        shared = np.intersect1d(a.index[a.index >= 0], b.index[b.index >= 0])
+        if len(shared):
+            differences.append(values_at(b.index, b.correct, shared).astype(float)
+                               - values_at(a.index, a.correct, shared).astype(float))
+    return differences
+
+
 @dataclass(frozen=True)
-class PairDirection:
-    """Two consecutive compared rows in one column: both directions (−1, 0, +1 or None) and whether they agree."""
+class PairChange:
+    """Two consecutive compared rows in one column: published and regenerated change (fractions), the
+    regenerated change's 95 % interval, its label and whether its point estimate has the published sign."""
 
     above: str
     below: str
-    published: int | None
-    regenerated: int | None
+    published: float | None
+    star: bool | None
+    regenerated: float | None
+    interval: tuple[float, float] | None
+    label: str
+    same_sign: bool | None
 
-    @property
-    def agrees(self) -> bool | None:
-        if self.published is UNKNOWN or self.regenerated is UNKNOWN:
-            return None
-        return self.published == self.regenerated
+
+def pair_label(published: float | None, interval: tuple[float, float] | None) -> str:
+    """``agrees`` / ``opposite`` when the interval excludes 0 on the published / other side, ``inconclusive``
+    when it contains 0, ``not comparable`` without a published sign or an interval."""
+    if not published or interval is None:
+        return NOT_COMPARABLE
+    low, high = interval
+    if low > 0 or high < 0:
+        return AGREES if (low > 0) == (published > 0) else OPPOSITE
+    return INCONCLUSIVE
+
+
+def pair_change(above: RegeneratedCell, below: RegeneratedCell, published_above: PublishedCell,
+                published_below: PublishedCell, decimals: int, adjacent: bool,
+                labels: tuple[str, str]) -> PairChange:
+    """The change between two compared rows (module docstring); ``adjacent``: next to each other when published,
+    so the lower row's star (the paper's test against the row above) applies."""
+    published = round(published_below.value - published_above.value, decimals)
+    differences = paired_differences(above, below)
+    regenerated = interval = None
+    if differences:
+        regenerated = sum(float(np.mean(d)) for d in differences) / len(differences)
+        interval = bootstrap_interval(differences, over_seeds=len(differences) >= MIN_SEEDS_TO_RESAMPLE)
+    label = pair_label(published, interval)
+    same_sign = None if label == NOT_COMPARABLE or regenerated is None else regenerated * published > 0
+    return PairChange(labels[0], labels[1], published, published_below.star if adjacent else None, regenerated,
+                      interval, label, same_sign)
 
 
 @dataclass(frozen=True)
 class ColumnAgreement:
-    """A column's pairs, its direction agreement (fraction of counted pairs) and Kendall's τ-b."""
+    """A column's pairs, and Kendall's τ-b between published values and regenerated means with its p-value."""
 
-    pairs: tuple[PairDirection, ...]
+    pairs: tuple[PairChange, ...]
     tau: float | None
+    tau_p: float | None
+
+    def count(self, label: str) -> int:
+        """Pairs with ``label`` (one of ``LABELS``)."""
+        return sum(pair.label == label for pair in self.pairs)
 
     @property
-    def counted(self) -> int:
-        return sum(pair.agrees is not None for pair in self.pairs)
-
-    @property
-    def direction(self) -> float | None:
-        return sum(bool(pair.agrees) for pair in self.pairs) / self.counted if self.counted else None
-
-
-def published_direction(above: PublishedCell, below: PublishedCell, adjacent: bool) -> int | None:
-    """Adjacent: ``sign(v_b − v_a)`` if starred (None if the rounded values are equal), else 0; others: its sign."""
-    sign = _sign(round(below.value - above.value, 10))
-    if not adjacent:
-        return sign
-    if not below.star:
-        return 0
-    return sign or UNKNOWN
-
-
-def regenerated_direction(above: RegeneratedCell, below: RegeneratedCell) -> int | None:
-    """``sign(x̄_b − x̄_a)`` if ``below.significant`` (None when the means are equal), 0 if not, None if untested."""
-    if below.significant is None or above.mean is None or below.mean is None:
-        return UNKNOWN
-    if not below.significant:
-        return 0
-    return _sign(below.mean - above.mean) or UNKNOWN
+    def inconclusive_same_sign(self) -> int:
+        """Inconclusive pairs whose point estimate has the published sign."""
+        return sum(pair.label == INCONCLUSIVE and bool(pair.same_sign) for pair in self.pairs)
 
 
 def column_agreement(table: PublishedTable, rows: Sequence[RegeneratedRow], column: str) -> ColumnAgreement:
-    """Direction agreement over consecutive compared rows and Kendall's τ-b over the rows with a regenerated mean."""
+    """The changes over consecutive compared rows and Kendall's τ-b (with p) over the rows with a regenerated mean."""
     order = [row.label for row in table.rows]
     pairs = []
     for above, below in zip(rows, rows[1:], strict=False):
         adjacent = order.index(below.published_label) == order.index(above.published_label) + 1
-        published = published_direction(table.row(above.published_label).cells[column],
-                                         table.row(below.published_label).cells[column], adjacent)
-        pairs.append(PairDirection(above.label, below.label, published,
-                                   regenerated_direction(above.cells[column], below.cells[column])))
-    measured = [(row, mean) for row in rows if (mean := row.cells[column].mean) is not None]  # (row, its mean)
-    tau = kendall_tau_b([table.row(row.published_label).cells[column].value for row, _ in measured],
-                        [mean for _, mean in measured]) if len(measured) >= 2 else None
-    return ColumnAgreement(tuple(pairs), tau)
+        pairs.append(pair_change(above.cells[column], below.cells[column],
+                                 table.row(above.published_label).cells[column],
+                                 table.row(below.published_label).cells[column], table.decimals, adjacent,
+                                 (above.label, below.label)))
+    measured = [(row, mean) for row in rows if (mean := row.cells[column].mean) is not None]
+    published = [table.row(row.published_label).cells[column].value for row, _ in measured]
+    regenerated = [mean for _, mean in measured]
+    return ColumnAgreement(tuple(pairs), kendall_tau_b(published, regenerated) if len(measured) >= 2 else None,
+                           kendall_permutation_p(published, regenerated))
 
 
 @dataclass(frozen=True)
@@ -370,22 +255,37 @@ class Reproduction:
     agreement: dict[str, ColumnAgreement]
     differences: tuple[str, ...]
     caption: str = ""
+    threats: dict[str, tuple[str, float]] = field(default_factory=dict)  # column → its attack's (norm, ε)
+
+    def at_worst_case_threat(self, column: str) -> bool:
+        """Whether ``column``'s attack runs at the published worst case's norm and ε (where that worst case bounds
+        it; the clean column and other threats have none)."""
+        threat, (norm, eps) = self.threats.get(column), self.table.worst_case
+        return threat is not None and threat[0] == norm and math.isclose(threat[1], eps)
 
     @property
     def shape_mode(self) -> bool:
         """Values are compared only when the run matches the published setting (no ``differences``)."""
         return bool(self.differences)
 
+    @property
+    def seeds(self) -> int:
+        """The most seeds any compared cell has (it decides how the intervals resample)."""
+        return max((len(row.cells[c].per_seed) for row in self.rows for c in self.columns), default=0)
+
 
 def build_reproduction(ablation: str, table: PublishedTable, rows: Sequence[RegeneratedRow],
-                       columns: Sequence[str], differences: Sequence[str] = (), caption: str = "") -> Reproduction:
-    """Compare every cell and column; ``differences`` (``setting_differences``) non-empty means shape mode."""
+                       columns: Sequence[str], differences: Sequence[str] = (), caption: str = "",
+                       threats: Mapping[str, tuple[str, float]] | None = None) -> Reproduction:
+    """Compare every cell and column; ``differences`` (``setting_differences``) non-empty means shape mode;
+    ``threats``: each attack column's (norm, ε)."""
     values = not differences
     cells = {(row.model, column): compare_cell(table.row(row.published_label).cells[column], row.cells[column],
                                                table.decimals, values)
              for row in rows for column in columns}
     agreement = {column: column_agreement(table, rows, column) for column in columns}
-    return Reproduction(ablation, table, tuple(rows), tuple(columns), cells, agreement, tuple(differences), caption)
+    return Reproduction(ablation, table, tuple(rows), tuple(columns), cells, agreement, tuple(differences), caption,
+                        dict(threats or {}))
 
 
 def setting_differences(table: PublishedTable, *, dataset: str, epochs: int | None, seeds: int, rows_compared: int,
@@ -412,38 +312,35 @@ def setting_differences(table: PublishedTable, *, dataset: str, epochs: int | No
 # --- from the verified files --------------------------------------------------------------------------------------
 
 
-def _worst_cell(checks: Mapping[int, Mapping[str, Any] | None], norm: str, eps: float) -> RegeneratedCell:
-    """The per-seed worst case at (norm, ε) from ``checks.json`` entries (``sample_count`` or ``n`` accepted)."""
-    values, counts = [], []
-    for report in checks.values():
-        for case in (report or {}).get("worst_case", []):
-            if case.get("norm") == norm and math.isclose(float(case.get("eps") or -1), eps) \
-                    and case.get("threat_model") in (None, THREAT_MODEL_DEFAULT):
-                values.append(float(case["accuracy"]))
-                counts.append(int(case.get("n", case.get("sample_count", 0)) or 0))
-                break
-    if len(values) == 1 and counts[0]:
-        return RegeneratedCell(tuple(values), successes=round(values[0] * counts[0]), trials=counts[0])
-    return RegeneratedCell(tuple(values))
-
-
-def _pair_significance(cells: Mapping[tuple[str, str], Any], models: Sequence[str], previous: str | None, model: str,
-                       column: str) -> bool | None:
-    """The table's star when ``previous`` is the row directly above; else Welch on per-seed values (≥ 2 each)."""
-    if previous is None:
+def _seed_outcomes(run: "RunFiles", setting: str, settings: Sequence[str]) -> tuple[Outcomes, bool] | None:
+    """One run's per-image outcomes in a column and whether they are a subset: an attack's ``adv_correct``; for
+    ``clean``, the ``clean_correct`` of the run's result on the most images (first in config order on a tie)."""
+    if setting == CLEAN:
+        found = [run.results[s] for s in settings if s in run.results]
+        if not found:
+            return None
+        result = max(found, key=lambda r: len(r.index))
+        return Outcomes(np.asarray(result.index), np.asarray(result.clean_correct, dtype=bool)), \
+            bool(result.data["subset"])
+    if setting not in run.results:
         return None
-    if models.index(model) == models.index(previous) + 1:
-        return bool(cells[(model, column)].significant)
-    p_value = welch_p(list(cells[(previous, column)].values.values()), list(cells[(model, column)].values.values()))
-    return None if p_value is None else p_value < SIGNIFICANCE_LEVEL
+    result = run.results[setting]
+    return Outcomes(np.asarray(result.index), np.asarray(result.adv_correct, dtype=bool)), bool(result.data["subset"])
 
 
-def _one_seed_counts(cell: Any) -> tuple[int | None, int | None]:
-    """(right, attacked) of a one-seed table cell's per-sample correctness (Clopper–Pearson); (None, None) else."""
-    if len(cell.values) != 1 or len(cell.per_sample) != 1:
-        return None, None
-    (_index, correct), = cell.per_sample.values()
-    return int(correct.sum()), len(correct)
+def _threat(runs: Iterable["RunFiles"], column: str, setting: str) -> dict[str, tuple[str, float]]:
+    """``{column: (norm, ε)}`` of the first run's result of ``setting``; empty for clean and unbounded attacks."""
+    for run in runs:
+        result = run.results.get(setting)
+        if result is not None and result.eps is not None:
+            return {column: (str(result.data["norm"]), float(result.eps))}
+    return {}
+
+
+def _worst_counts(report: Mapping[str, Any] | None, norm: str, eps: float) -> tuple[int, int] | None:
+    """(survived, images) of the run's ``checks.json`` worst case at (norm, ε) in pixel units; None if absent."""
+    cases = read_checks(report).worst_cases if report is not None else ()
+    return next((case.counts for case in cases if case.at_pixel_bound(norm, eps)), None)
 
 
 def _epochs(config: Mapping[str, Any]) -> int | None:
@@ -454,184 +351,57 @@ def _epochs(config: Mapping[str, Any]) -> int | None:
 
 
 def reproduction_from(collected: "AblationResults", config: Mapping[str, Any]) -> Reproduction | None:
-    """The reproduction table of an ablation's verified files (``newlogic.report.collect``); None if unpublished.
-
-    Cells and the significance of each change come from the regenerated table (``tables.table_of``,
-    the config's ``stats`` test), the worst case from each run's ``checks.json``.
-    """
-    from newlogic.report.tables import table_of
-
+    """The reproduction table of an ablation's verified files (``newlogic.report.collect``); None if unpublished."""
     ablation = collected.ablation
-    ablation_name = ablation.name
     models = [entry.name for entry in ablation.models]
-    mapping = resolve_mapping(config["ablations"][ablation_name], models, ablation.settings, ablation_name)
+    mapping = resolve_mapping(config["ablations"][ablation.name], models, ablation.settings, ablation.name)
     if mapping is None:
         return None
-    regenerated = table_of(collected, config.get("stats", "seeds"))
     labels = {entry.name: entry.label for entry in ablation.models}
-    rows, previous, subset = [], None, False
+    rows, subset, threats = [], False, {}
     for model, published_label in mapping.rows.items():
+        runs = collected.model(model).runs
         cells = {}
         for column in mapping.columns:
-            cell = regenerated.cells[(model, mapping.table.settings[column])]
-            successes, trials = _one_seed_counts(cell)
-            cells[column] = RegeneratedCell(tuple(cell.values.values()),
-                                            _pair_significance(regenerated.cells, models, previous, model,
-                                                               mapping.table.settings[column]),
-                                            successes, trials, cell.subset)
-            subset |= cell.subset
-        checks = {seed: run.checks for seed, run in collected.model(model).runs.items()}
-        worst = _worst_cell(checks, *mapping.table.worst_case)
-        rows.append(RegeneratedRow(model, labels[model], published_label, cells, worst))
-        previous = model
+            threats.update(_threat(runs.values(), column, mapping.table.settings[column]))
+            found = {seed: outcome for seed, run in runs.items()
+                     if (outcome := _seed_outcomes(run, mapping.table.settings[column], ablation.settings))}
+            cells[column] = RegeneratedCell({seed: outcomes for seed, (outcomes, _) in found.items()},
+                                            any(flag for _, flag in found.values()))
+            subset |= cells[column].subset
+        worst = {seed: counts for seed, run in runs.items()
+                 if (counts := _worst_counts(run.checks, *mapping.table.worst_case))}
+        rows.append(RegeneratedRow(model, labels[model], published_label, cells, RegeneratedCell.from_counts(worst)))
     threat_models = [str(config["attacks"][setting].get("threat_model", THREAT_MODEL_DEFAULT))
                      for column, setting in mapping.table.settings.items() if column in mapping.columns
                      and setting != CLEAN]
     differences = setting_differences(mapping.table, dataset=ablation.dataset, epochs=_epochs(config),
                                       seeds=len(ablation.seeds), rows_compared=len(rows), test_subset=subset,
                                       threat_models=threat_models)
-    return build_reproduction(ablation_name, mapping.table, rows, mapping.columns, differences, ablation.caption)
+    return build_reproduction(ablation.name, mapping.table, rows, mapping.columns, differences, ablation.caption,
+                              threats)
 
 
-def reproduction_of(config: dict[str, Any], ablation_name: str, results_dir: Path | str) -> Reproduction | None:
+def reproduction_of(config: Mapping[str, Any], ablation_name: str, results_dir: Path | str) -> Reproduction | None:
     """The ablation's reproduction table from its files under ``results_dir``; None when it is unpublished."""
     from newlogic.report.collect import collect_ablation
 
     return reproduction_from(collect_ablation(config, ablation_name, Path(results_dir)), config)
 
 
-# --- rendering ------------------------------------------------------------------------------------------------------
-
-
-def _percent(value: float | None) -> str:
-    return MISSING if value is None else f"{100 * value:.1f}"
-
-
-def _direction_text(value: float | None) -> str:
-    return MISSING if value is None else f"{100 * value:.0f}%"
-
-
-def _tau_text(value: float | None) -> str:
-    return MISSING if value is None else f"{value:+.2f}"
-
-
-def caption_lines(reproduction: Reproduction) -> list[str]:
-    """The caption and the closing note: what is compared, the measures, and the agreement per column."""
-    table = reproduction.table
-    lines = [f"Published ({table.source}, {table.title}) against regenerated ({reproduction.ablation}).",
-             *([reproduction.caption] if reproduction.caption else [])]
-    if reproduction.shape_mode:
-        lines.append("Shape only (values not compared): the run differs from the published setting: "
-                     + "; ".join(reproduction.differences) + ".")
-    else:
-        lines.append("Cell: published value, regenerated mean over seeds [95% interval: Student's t over seeds; "
-                     "one seed: Clopper–Pearson on its samples], difference, ✓ when the published value (± half "
-                     "its last digit) lies inside the interval.")
-    lines.append("Direction: share of consecutive row pairs whose change has the published sign (a star and a "
-                 "significant regenerated change count alike; no star = no change). τ: Kendall's τ-b of the "
-                 "row orders.")
-    norm, eps = table.worst_case
-    lines.append(f"Strong worst case: the regenerated worst-case robust accuracy ({norm} ε={eps:g}) under every "
-                 "attack of the table and the strong suite (checks.json), mean over seeds.")
-    agreement = ", ".join(f"{table.headers[c]}: direction {_direction_text(a.direction)} ({a.counted} pairs), "
-                          f"τ {_tau_text(a.tau)}" for c, a in reproduction.agreement.items())
-    lines.append(f"Agreement per column: {agreement}.")
-    return lines
-
-
-def cell_text(comparison: CellComparison) -> str:
-    """``published → regenerated [low, high] (±diff) ✓/✗`` in %, the parts that exist."""
-    star = "*" if comparison.published.star else ""
-    text = f"{_percent(comparison.published.value)}{star} → {_percent(comparison.regenerated.mean)}"
-    if comparison.regenerated.significant:
-        text += "*"
-    if comparison.interval is not None:
-        text += f" [{_percent(comparison.interval[0])}, {_percent(comparison.interval[1])}]"
-    if comparison.difference is not None:
-        text += f" ({round(100 * comparison.difference, 1) + 0.0:+.1f})"  # + 0.0: never "-0.0"
-    if comparison.inside is not None:
-        text += " ✓" if comparison.inside else " ✗"
-    return text
-
-
-def _rows(reproduction: Reproduction) -> list[list[str]]:
-    rows = []
-    for row in reproduction.rows:
-        label = row.label if row.label == row.published_label else f"{row.label} [published: {row.published_label}]"
-        cells = [cell_text(reproduction.cells[(row.model, column)]) for column in reproduction.columns]
-        rows.append([label, *cells, _percent(row.worst_case.mean)])
-    return rows
-
-
-def _headers(reproduction: Reproduction) -> list[str]:
-    return ["Model", *(reproduction.table.headers[c] for c in reproduction.columns), "Strong worst case"]
-
-
-def to_markdown(reproduction: Reproduction) -> str:
-    """A Markdown table (cells escaped: ``|``, newlines) with the caption and the closing note under it."""
-    headers = _headers(reproduction)
-    lines = ["| " + " | ".join(escape.markdown_cell(h) for h in headers) + " |",
-             "|---|" + "---:|" * (len(headers) - 1)]
-    lines += ["| " + " | ".join(escape.markdown_cell(text) for text in row) + " |" for row in _rows(reproduction)]
-    agreement = ["| Agreement | " + " | ".join(
-        escape.markdown_cell(f"direction {_direction_text(a.direction)}, τ {_tau_text(a.tau)}")
-        for a in reproduction.agreement.values()) + f" | {MISSING} |"]
-    return "\n".join(lines + agreement) + "\n\n" + "\n".join(
-        f"{escape.markdown_cell(line)}  " for line in caption_lines(reproduction)) + "\n"
-
-
-def _latex(text: str) -> str:
-    """``escape.latex`` (special characters, newlines), then the symbols of ``LATEX_SYMBOLS`` as math."""
-    return "".join(LATEX_SYMBOLS.get(char, char) for char in escape.latex(text))
-
-
-def to_latex(reproduction: Reproduction) -> str:
-    """A booktabs tabular (every text through ``_latex``), the caption as a comment."""
-    headers = _headers(reproduction)
-    lines = [r"\begin{tabular}{l" + "r" * (len(headers) - 1) + "}", r"\toprule",
-             " & ".join(_latex(h) for h in headers) + r" \\", r"\midrule"]
-    lines += [" & ".join(_latex(text) for text in row) + r" \\" for row in _rows(reproduction)]
-    lines.append(r"\midrule")
-    lines.append("Agreement & " + " & ".join(
-        _latex(f"direction {_direction_text(a.direction)}, τ {_tau_text(a.tau)}")
-        for a in reproduction.agreement.values()) + r" & -- \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n% " + _latex(" ".join(caption_lines(reproduction))) + "\n"
-
-
-def to_frame(reproduction: Reproduction) -> pd.DataFrame:
-    """One CSV row per (row, column) cell and one per column's agreement (``row`` = ``agreement``); fractions."""
-    records = []
-    for row in reproduction.rows:
-        for column in reproduction.columns:
-            comparison = reproduction.cells[(row.model, column)]
-            low, high = comparison.interval or (None, None)
-            records.append({"row": row.label, "model": row.model, "published_row": row.published_label,
-                            "column": column, "setting": reproduction.table.settings[column],
-                            "published": comparison.published.value, "published_star": comparison.published.star,
-                            "regenerated_mean": comparison.regenerated.mean,
-                            "seeds": len(comparison.regenerated.values),
-                            "interval_low": low, "interval_high": high, "interval_method": comparison.method,
-                            "regenerated_significant": comparison.regenerated.significant,
-                            "difference": comparison.difference, "inside": comparison.inside,
-                            "worst_case": row.worst_case.mean, "shape_mode": reproduction.shape_mode})
-    for column, agreement in reproduction.agreement.items():
-        records.append({"row": "agreement", "column": column, "setting": reproduction.table.settings[column],
-                        "direction_agreement": agreement.direction, "pairs_counted": agreement.counted,
-                        "kendall_tau_b": agreement.tau, "shape_mode": reproduction.shape_mode})
-    return pd.DataFrame(records)
-
-
-RENDERERS = {"csv": lambda r: to_frame(r).to_csv(index=False), "md": to_markdown, "tex": to_latex}
+def require_reproduction(config: Mapping[str, Any], ablation_name: str, results_dir: Path | str) -> Reproduction:
+    """``reproduction_of``, or a UserError when the ablation has no published counterpart."""
+    reproduction = reproduction_of(config, ablation_name, results_dir)
+    if reproduction is None:
+        raise UserError(f"ablation {ablation_name!r} has no 'published' counterpart; add published: "
+                        "{source: arxiv-1911.08635, table: mnist} to it")
+    return reproduction
 
 
 def reproduction_summary(collected: "AblationResults", config: Mapping[str, Any]) -> dict[str, Any] | None:
-    """``summary.json``'s ``reproduction`` object of an ablation's verified files (None when it is unpublished)."""
-    return summary_of(reproduction_from(collected, config))
-
-
-def summary_of(reproduction: Reproduction | None) -> dict[str, Any] | None:
-    """``summary.json``'s ``reproduction`` object: source, mode, reasons, agreement per column, worst case per row."""
+    """``summary.json``'s ``reproduction`` object of an ablation's verified files (None when it is unpublished):
+    source, mode, reasons, labels and τ per column, worst cases."""
+    reproduction = reproduction_from(collected, config)
     if reproduction is None:
         return None
     table = reproduction.table
@@ -640,26 +410,12 @@ def summary_of(reproduction: Reproduction | None) -> dict[str, Any] | None:
         "source": table.source, "table": table.name, "mode": "shape" if reproduction.shape_mode else "values",
         "differences": list(reproduction.differences),
         "rows": {row.model: row.published_label for row in reproduction.rows},
-        "columns": {column: {"setting": table.settings[column], "direction_agreement": agreement.direction,
-                             "pairs_counted": agreement.counted, "kendall_tau_b": agreement.tau}
+        "columns": {column: {"setting": table.settings[column],
+                             "pairs": {label.replace(" ", "_"): agreement.count(label) for label in LABELS},
+                             "inconclusive_same_sign": agreement.inconclusive_same_sign,
+                             "kendall_tau_b": agreement.tau, "kendall_p": agreement.tau_p}
                     for column, agreement in reproduction.agreement.items()},
         "inside_interval": None if reproduction.shape_mode else {"inside": sum(insides), "cells": len(insides)},
         "worst_case": {"norm": table.worst_case[0], "eps": table.worst_case[1],
                        "per_row": {row.model: row.worst_case.mean for row in reproduction.rows}},
     }
-
-
-def write_reproduction(config_source: Path | str | dict[str, Any], ablation_name: str, *, results_dir: Path | str,
-                       out_dir: Path | str) -> Reproduction:
-    """Write ``out_dir/{ablation}.reproduction.{csv,md,tex}``; the figure is ``figures.ablation``'s."""
-    from newlogic.store.atomic import atomic_write_text
-    from newlogic.study import load_config
-
-    config = config_source if isinstance(config_source, dict) else load_config(config_source)
-    reproduction = reproduction_of(config, ablation_name, results_dir)
-    if reproduction is None:
-        raise UserError(f"ablation {ablation_name!r} has no 'published' counterpart; add published: "
-                        "{source: arxiv-1911.08635, table: mnist} to it")
-    for ext, render in RENDERERS.items():
-        atomic_write_text(Path(out_dir) / f"{ablation_name}.{paths.REPRODUCTION_EXT}.{ext}", render(reproduction))
-    return reproduction

@@ -55,19 +55,11 @@ class Result:
         return self.same_bound(other) and self.data["attack_on"] == other.data["attack_on"]
 
 
-def paired(a: Result, b: Result, a_values: np.ndarray | None = None,
-           b_values: np.ndarray | None = None) -> tuple[float, float, int] | None:
-    """Means of ``a_values`` and ``b_values`` (default: adversarial correctness) on the samples both attacked.
-
-    Returns ``(mean_a, mean_b, count)``; None when no sample is shared.
-    """
-    common = np.intersect1d(a.index, b.index)
-    if len(common) == 0:
-        return None
-    a_values = a.adv_correct if a_values is None else a_values
-    b_values = b.adv_correct if b_values is None else b_values
-    return (float(a_values[np.isin(a.index, common)].mean()), float(b_values[np.isin(b.index, common)].mean()),
-            len(common))
+def values_at(index: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``values`` (one per test-set index in ``index``, which are distinct) at the indices ``wanted`` (all in
+    ``index``), in ``wanted``'s order: the one alignment of per-sample arrays on shared images."""
+    order = np.argsort(index)
+    return values[order[np.searchsorted(index, wanted, sorter=order)]]
 
 
 def robust_within(result: Result, eps: float) -> np.ndarray:

@@ -1,10 +1,17 @@
 """Decisions behind the checks and the verdicts: paired exact tests, known-weak settings, cell and model words.
 
-Every comparison of two results is made on the test samples both attacked, with McNemar's exact
-test (``newlogic.stats.mcnemar_exact_p``). "``a`` leaves less accuracy than ``b``" is
-decided only when ``a`` is at least ``MIN_EFFECT`` below ``b`` and ``p < SIGNIFICANCE``; a comparison on
-fewer than ``MIN_SAMPLES`` shared samples is *inconclusive*: it can neither raise nor clear a flag,
-so a 10-image setting cannot move a verdict on noise.
+Every comparison of two results is made on the test samples both attacked (``decide``): "``a``
+leaves less accuracy than ``b``" is
+
+- *inconclusive* on fewer than ``MIN_SAMPLES`` shared samples ("n = 29 < 30 shared images"): it
+  can neither raise nor clear a flag, so a 10-image setting cannot move a verdict;
+- *flagged* when the drop ``acc(b) − acc(a)`` is at least ``MIN_EFFECT`` (2 points) and McNemar's
+  exact test (``newlogic.stats.mcnemar_exact_p``) gives ``p < SIGNIFICANCE``: no fixed minimum
+  effect hides a significant drop of 2 points or more;
+- *passed* when the drop is bounded: the upper end of its 95 % interval
+  (``newlogic.stats.paired_drop_upper``, from the discordant images) is below ``EQUIVALENCE``;
+- *inconclusive* otherwise: a drop that is neither significant nor ruled out (60 % → 50 % on 50
+  images, McNemar p = 0.06) says the images were too few, never that all is well.
 
 Known-weak settings (``known_weak``): a one-step attack, an attack through the probabilities (the
 ``attack_on: probs`` twins), and an attack whose catalog ``budget`` (gradient steps × restarts) is
@@ -12,42 +19,45 @@ under ``WEAK_BUDGET`` (the paper's 5-step BIM). A flag whose suspect setting is 
 bound where a sound white-box attack also ran (``sound_at``), marks that cell ``weak attack``
 rather than the model.
 
-Words (the evaluation, never the model):
-
-- a cell (one result): ``reliable``; ``weak attack`` (significantly above another attack at its
-  bound, or the suspect of a downgraded flag); ``masking suspected`` (the suspect of a flag that
-  points at the model);
-- the model (``VERDICTS``, worst first): ``masking suspected`` (a flag points at the model),
-  ``incomplete`` (a check lacked its inputs), ``no masking found`` (shown with the number of checks
-  that passed: ``no masking found (9 checks)``).
-
-No torch, no scipy at import.
+The words (``newlogic.report.vocabulary``: the evaluation, never the model): a cell is
+``reliable``, ``weak attack`` or ``masking suspected``; the model ``masking suspected``,
+``incomplete``, ``inconclusive`` or ``no masking found (N checks)``. No torch, no scipy at import.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from newlogic.attacks.catalog import CATALOG, WHITE_BOX_KINDS
-from newlogic.report.samples import Result
-from newlogic.stats import PairedComparison, compare_paired
+from newlogic.attacks.catalog import CATALOG, NOISE, ONE_STEP, WHITE_BOX_KINDS
+from newlogic.report.samples import Result, values_at
+from newlogic.report.vocabulary import (
+    CELL_VERDICTS,
+    FLAGGED,
+    INCOMPLETE,
+    INCONCLUSIVE,
+    MASKING_SUSPECTED,
+    NO_MASKING_FOUND,
+    PASSED,
+    RELIABLE,
+    VERDICTS,
+    WEAK_ATTACK,
+)
+from newlogic.stats import PairedComparison, compare_paired, paired_drop_upper
+
+if TYPE_CHECKING:
+    from newlogic.report.entries import ChecksEntry  # entries → worst_case → this module
 
 SIGNIFICANCE = 0.05  # exact McNemar, two-sided [project]
-MIN_EFFECT = 0.05  # five points: smaller gaps never flag [project]
+MIN_EFFECT = 0.02  # two points: a significant drop this large always flags [project]
+EQUIVALENCE = 0.05  # a drop whose 95 % upper end is below five points counts as none [project]
 MIN_SAMPLES = 30  # fewer shared samples: inconclusive, neither flag nor pass [project]
 WEAK_BUDGET = 10  # a gradient attack with fewer steps × restarts is known weak (5-step BIM) [project]
 GRADIENT_KINDS = WHITE_BOX_KINDS  # attacks on the model's own gradients (the adaptive one among them)
 PROBS = "probs"
-
-RELIABLE, WEAK_ATTACK, MASKING_SUSPECTED = "reliable", "weak attack", "masking suspected"
-CELL_VERDICTS = (MASKING_SUSPECTED, WEAK_ATTACK, RELIABLE)  # worst first
-# a flag's severity: what it marks (its suspect cell only, or the model)
-SEVERITIES = {WEAK_ATTACK: "the suspect cell is a weak attack", MASKING_SUSPECTED: "the model's figures are suspect"}
-INCOMPLETE, NO_MASKING_FOUND = "incomplete", "no masking found"
-VERDICTS = (MASKING_SUSPECTED, INCOMPLETE, NO_MASKING_FOUND)  # the model's words, worst first
-FLAGGED, PASSED, INCONCLUSIVE = "flagged", "passed", "inconclusive"
+__all__ = ["CELL_VERDICTS", "FLAGGED", "INCOMPLETE", "INCONCLUSIVE", "MASKING_SUSPECTED", "NO_MASKING_FOUND",
+           "PASSED", "RELIABLE", "VERDICTS", "WEAK_ATTACK", "Decision", "below", "decide"]
 
 
 def budget(result: Result) -> float | None:
@@ -59,7 +69,7 @@ def budget(result: Result) -> float | None:
 def known_weak(result: Result) -> bool:
     """A one-step attack, an attack through the probabilities, or a budget under ``WEAK_BUDGET``."""
     steps = budget(result)
-    return (result.kind == "one_step" or result.data["attack_on"] == PROBS
+    return (result.kind == ONE_STEP or result.data["attack_on"] == PROBS
             or (steps is not None and steps < WEAK_BUDGET))
 
 
@@ -79,22 +89,48 @@ def shared(a: Result, b: Result, a_values: np.ndarray | None = None,
     common = np.intersect1d(a.index, b.index)
     a_values = a.adv_correct if a_values is None else a_values
     b_values = b.adv_correct if b_values is None else b_values
-    pick_a = np.argsort(a.index)[np.searchsorted(np.sort(a.index), common)]
-    pick_b = np.argsort(b.index)[np.searchsorted(np.sort(b.index), common)]
-    return a_values[pick_a], b_values[pick_b]
+    return values_at(a.index, a_values, common), values_at(b.index, b_values, common)
 
 
 @dataclass(frozen=True)
 class Decision:
-    """Is ``a`` below ``b``: ``flagged`` (≥ ``MIN_EFFECT``, p < ``SIGNIFICANCE``), ``passed``, ``inconclusive``."""
+    """Is ``a`` below ``b``: ``flagged``, ``passed`` or ``inconclusive`` (``decide``), and what was too small."""
 
     outcome: str
     comparison: PairedComparison
+    drop_upper: float
+
+    @property
+    def too_few(self) -> bool:
+        """Fewer than ``MIN_SAMPLES`` shared samples."""
+        return self.comparison.count < MIN_SAMPLES
 
     def describe(self, a: str, b: str) -> str:
         c = self.comparison
         return (f"{a} leaves {c.first:.1%} accuracy, {b} {c.second:.1%} ({100 * -c.gap:+.1f} points, "
                 f"McNemar p = {c.p_value:.2g}, on {c.count} common samples)")
+
+    def too_small(self, a: str, b: str) -> str:
+        """What kept an inconclusive comparison from a decision, e.g. ``n = 29 < 30 shared images``."""
+        c = self.comparison
+        if self.too_few:
+            return f"n = {c.count} < {MIN_SAMPLES} shared images ({a} against {b})"
+        return (f"{a} against {b}: a {100 * -c.gap:.1f}-point drop, not significant (McNemar p = {c.p_value:.2g}) "
+                f"and not ruled out (95 % upper end {100 * self.drop_upper:.1f} ≥ {100 * EQUIVALENCE:.0f} points) "
+                f"on n = {c.count} shared images")
+
+
+def decide(first: np.ndarray, second: np.ndarray) -> Decision:
+    """Whether paired correctness ``first`` is below ``second`` (the rule of the module docstring)."""
+    comparison = compare_paired(first.tolist(), second.tolist())
+    first_only = int(np.sum(first & ~second))
+    second_only = int(np.sum(second & ~first))
+    upper = paired_drop_upper(first_only, second_only, comparison.count)
+    if comparison.count < MIN_SAMPLES:
+        return Decision(INCONCLUSIVE, comparison, upper)
+    if -comparison.gap >= MIN_EFFECT and comparison.p_value < SIGNIFICANCE:
+        return Decision(FLAGGED, comparison, upper)
+    return Decision(PASSED if upper < EQUIVALENCE else INCONCLUSIVE, comparison, upper)
 
 
 def below(a: Result, b: Result, a_values: np.ndarray | None = None,
@@ -103,18 +139,14 @@ def below(a: Result, b: Result, a_values: np.ndarray | None = None,
     first, second = shared(a, b, a_values, b_values)
     if len(first) == 0:
         return None
-    comparison = compare_paired(first.tolist(), second.tolist())
-    if comparison.count < MIN_SAMPLES:
-        return Decision(INCONCLUSIVE, comparison)
-    significant = -comparison.gap >= MIN_EFFECT and comparison.p_value < SIGNIFICANCE
-    return Decision(FLAGGED if significant else PASSED, comparison)
+    return decide(first.astype(bool), second.astype(bool))
 
 
 def cell_verdicts(results: Sequence[Result], suspects: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Each result's word: the severity its flags give (``suspects``: setting → worst severity), else ``weak attack``
+    """Each result's word: the word its flags give (``suspects``: setting → worst word), else ``weak attack``
     when another attack at its bound leaves significantly less accuracy (``below``), else ``reliable``."""
     cells: dict[str, dict[str, Any]] = {}
-    attacks = [r for r in results if r.kind != "noise"]
+    attacks = [r for r in results if r.kind != NOISE]
     for result in attacks:
         rivals = [(rival, decision) for rival in attacks if rival is not result and rival.same_bound(result)
                   if (decision := below(rival, result)) is not None and decision.outcome == FLAGGED]
@@ -134,12 +166,12 @@ def verdict_text(word: str, passed: int) -> str:
     return f"{NO_MASKING_FOUND} ({passed} checks)" if word == NO_MASKING_FOUND else word
 
 
-def combined_verdict(reports: Sequence[Mapping[str, Any] | None]) -> str:
+def combined_verdict(reports: Sequence["ChecksEntry | None"]) -> str:
     """The words of a model's seeds' ``checks.json`` (None: missing) combined: the worst; ``incomplete`` if one is
     missing; ``no masking found (N checks)`` with N the fewest checks any seed passed."""
     present = [report for report in reports if report is not None]
     if not present or len(present) < len(reports):
         return INCOMPLETE
-    word = min((report["verdict"] for report in present), key=VERDICTS.index)
-    passed = min(sum(s["status"] == PASSED for s in report["checks"]) for report in present)
+    word = min((report.verdict for report in present), key=VERDICTS.index)
+    passed = min(report.passed for report in present)
     return verdict_text(word, passed)

@@ -15,30 +15,42 @@ It is computed once per (model, seed), from all of the model's results, by the c
 worst case at all: ``worst_case`` when a sound white-box attack (``newlogic.report.verdicts.known_weak``
 is false) ran at that (p, ε); ``one_step_only`` when only one-step attacks ran; ``weak_attacks_only``
 otherwise (known-weak attacks, black-box or transfer only). Only ``worst_case`` is labelled a worst case.
+
+Over seeds, the tables and ``summary.json`` pool the seeds' images (``pooled``): ``Σ survived / Σ n``
+with the Clopper–Pearson interval of those counts. It covers the choice of test images for these
+seeds' trained networks, not the variance of training (another seed trains another network).
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import reduce
 
 import numpy as np
 
-from newlogic.attacks.catalog import CATALOG
-from newlogic.report.samples import Result, robust_within
+from newlogic.attacks.catalog import CATALOG, NOISE, ONE_STEP, PIXELS
+from newlogic.report.samples import Result, robust_within, values_at
 from newlogic.report.verdicts import sound_white_box
+from newlogic.report.vocabulary import (
+    CASE_KINDS,
+    NORMS,
+    ONE_STEP_ONLY,
+    WEAK_ATTACKS_ONLY,
+    WORST_CASE,
+    WORST_CASE_NORMS,
+)
 from newlogic.stats import CONFIDENCE, clopper_pearson
 
-NORM_NAMES = {"linf": "L∞", "l2": "L2"}
 COLUMN_PREFIX = "worst_"
-PIXEL_UNITS = (None, "pixels")  # ε in pixel units (newlogic.threat_model): no suffix on the column
-WORST_CASE, ONE_STEP_ONLY, WEAK_ATTACKS_ONLY = "worst_case", "one_step_only", "weak_attacks_only"
-CASE_KINDS = (WORST_CASE, ONE_STEP_ONLY, WEAK_ATTACKS_ONLY)
+PIXEL_UNITS = (None, PIXELS)  # ε in pixel units (newlogic.threat_model): no suffix on the column
+__all__ = ["CASE_KINDS", "WORST_CASE", "WorstCase", "pooled", "worst_case"]
 # how a column's header names each kind: only a sound one is called a worst case
 CASE_HEADERS = {WORST_CASE: "Worst-case", ONE_STEP_ONLY: "One-step only", WEAK_ATTACKS_ONLY: "Weak attacks only"}
 
 
 @dataclass(frozen=True)
 class WorstCase:
-    """The images that survived every attack at one (norm, ε): their ``index`` and ``survived`` flags, and its kind."""
+    """The images that survived every attack at one (norm, ε): their ``index`` and ``survived`` flags, and its kind;
+    ``member_survived``: per setting (in ``settings`` order), the images that survived that attack alone."""
 
     norm: str
     eps: float
@@ -47,6 +59,7 @@ class WorstCase:
     index: np.ndarray
     survived: np.ndarray
     kind: str = WORST_CASE
+    member_survived: tuple[np.ndarray, ...] = field(default=(), compare=False)
 
     @property
     def accuracy(self) -> float:
@@ -83,20 +96,14 @@ def case_column(norm: str, eps: float, threat_model: str | None) -> str:
 def case_header(norm: str, eps: float, threat_model: str | None, kind: str) -> str:
     """``Worst-case L∞ ε=0.3``; ``One-step only …`` or ``Weak attacks only …`` when it is no worst case."""
     units = "" if threat_model in PIXEL_UNITS else f" ({threat_model})"
-    return f"{CASE_HEADERS[kind]} {NORM_NAMES[norm]} ε={eps:g}{units}"
-
-
-def _on(result: Result, index: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``values`` (one per sample of ``result``) at the test-set indices ``index`` (all attacked by ``result``)."""
-    position = {int(i): k for k, i in enumerate(result.index)}
-    return values[[position[int(i)] for i in index]]
+    return f"{CASE_HEADERS[kind]} {NORMS[norm].shown} ε={eps:g}{units}"
 
 
 def case_kind(results: list[Result]) -> str:
     """``worst_case`` if a sound white-box attack is in ``results``, ``one_step_only``, else ``weak_attacks_only``."""
     if any(sound_white_box(r) for r in results):
         return WORST_CASE
-    if all(r.kind == "one_step" for r in results):
+    if all(r.kind == ONE_STEP for r in results):
         return ONE_STEP_ONLY
     return WEAK_ATTACKS_ONLY
 
@@ -105,7 +112,7 @@ def worst_case(results: list[Result]) -> list[WorstCase]:
     """One ``WorstCase`` per (norm, ε) that a bounded attack ran at, sorted by norm then ε."""
     groups: dict[tuple[str, float, str], list[Result]] = {}
     for result in results:
-        if result.kind != "noise" and result.eps is not None and result.data["norm"] in NORM_NAMES:
+        if result.kind != NOISE and result.eps is not None and result.data["norm"] in WORST_CASE_NORMS:
             key = (result.data["norm"], float(f"{result.eps:.10g}"), str(result.threat_model))
             groups.setdefault(key, []).append(result)
     cases = []
@@ -117,9 +124,21 @@ def worst_case(results: list[Result]) -> list[WorstCase]:
         index = reduce(np.intersect1d, [r.index for r, _ in members])
         if len(index) == 0:
             continue
-        survived = _on(bounded[0], index, bounded[0].clean_correct)
-        for result, values in members:
-            survived = survived & _on(result, index, values)
+        clean = values_at(bounded[0].index, bounded[0].clean_correct, index)
+        alone = tuple(clean & values_at(result.index, values, index) for result, values in members)
+        survived = reduce(np.logical_and, alone)
         cases.append(WorstCase(norm, eps, units, tuple(r.setting for r, _ in members), index, survived,
-                               case_kind([r for r, _ in members])))
+                               case_kind([r for r, _ in members]), alone))
     return cases
+
+
+def pooled(counts: Iterable[tuple[int, int]]) -> dict[str, object] | None:
+    """Seeds' worst cases ``(survived, n)`` pooled: ``accuracy = Σ survived / Σ n``, ``n_samples = Σ n``, and the
+    95 % Clopper–Pearson ``interval`` of those counts (the choice of images for these seeds' networks, not training
+    variance); None for no seed."""
+    pairs = list(counts)
+    survived, count = sum(s for s, _ in pairs), sum(n for _, n in pairs)
+    interval = clopper_pearson(survived, count)
+    if interval is None:
+        return None
+    return {"accuracy": survived / count, "n_samples": count, "survived": survived, "interval": list(interval)}

@@ -1,10 +1,10 @@
 """Atomic file writes: write a temporary file beside the target, then rename over it.
 
-A reader (or a job killed half-way) never sees a half-written file.
+A reader (or a job killed half-way) never sees a half-written file. Torch files are written by
+``newlogic.training.torch_save.atomic_torch_save`` through ``atomic_write``: this module imports no torch.
 """
 
 import errno
-import io
 import json
 import os
 import tempfile
@@ -71,16 +71,3 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
 def atomic_write_json(path: Path | str, obj: Any) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def atomic_torch_save(obj: Any, path: Path | str) -> Path:
-    """``torch.save`` to ``path`` atomically.
-
-    Serialised in memory first, then written as plain bytes: a full disk then raises ENOSPC as an
-    ``OSError`` (torch's own file writer reports it as ``unexpected pos …``).
-    """
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getbuffer()))

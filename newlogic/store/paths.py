@@ -1,6 +1,13 @@
 """Where each stage writes (docs/architecture.md): one pattern per output, used by the workflow and the CLI."""
 
+import hashlib
 from pathlib import Path
+
+# figure files: <name>.png and <name>.pdf per entry of the figure catalog, in its scope's folder (*_FIGURES_DIR)
+from newlogic.figure_catalog import DEPTH_FIGURE as DEPTH_FIGURE
+from newlogic.figure_catalog import REPRODUCTION_FIGURE as REPRODUCTION_FIGURE
+from newlogic.figure_catalog import ROBUSTNESS_FIGURE as ROBUSTNESS_FIGURE
+from newlogic.figure_catalog import figures_of
 
 RESULTS_DIR = "results"
 RUN_DIR = "{results}/runs/{run}"  # a named run (workflow config `run`): a sweep's points never share a directory
@@ -14,15 +21,12 @@ ABLATION_FIGURES_DIR = "{results}/figures/{ablation}"
 DEPTH_FIGURES_DIR = "{results}/figures"
 DEPTH_JSON = "{results}/analysis/depth.json"
 TABLE = "{results}/tables/{ablation}.{ext}"
-# figure files (PNG and PDF) by name; newlogic.figures.registry draws them (kept here so that the
-# workflow knows its outputs without importing torch and matplotlib)
-MODEL_FIGURE_NAMES = ("conv1_weights", "top_patches", "interpolation", "confidence", "adversarial_gallery")
-ACCURACY_FIGURE = "accuracy_vs_eps"
-TRAINING_CURVES_FIGURE = "training_curves"
-DEPTH_FIGURE = "depth_propagation"
+# the config as the aggregate and reproduction jobs read it, named by the first 16 hex digits of the SHA-256 of
+# its text (newlogic.store.config_copy refuses a copy whose name is not its content's hash)
+CONFIG_JSON = "{results}/config/{sha16}.json"
+LANDING_RST = "{results}/report/landing.rst"  # the report's first screen: newlogic.report.html_page
 TABLE_FORMATS = ("csv", "md", "tex")
 REPRODUCTION_EXT = "reproduction"  # {results}/tables/{ablation}.reproduction.{csv,md,tex}: newlogic.report.reproduction
-REPRODUCTION_FIGURE = "reproduction"  # {results}/figures/{ablation}/reproduction.{png,pdf}: published vs regenerated
 SUMMARY_EXT = "summary.json"  # {results}/tables/{ablation}.summary.json: newlogic.report.summary
 # the files of a model directory (newlogic.store.model_dir reads them; the workflow tracks metrics and weights)
 CONFIG_FILE = "config.json"  # the training record: options, fingerprint, provenance
@@ -56,3 +60,13 @@ def checks_json(results: Path | str, dataset: str, model: str, seed: int) -> Pat
 def noise_json(results: Path | str, dataset: str, model: str, seed: int) -> Path:
     """Noise-rejection rates of one training run."""
     return Path(NOISE_JSON.format(results=results, dataset=dataset, model=model, seed=seed))
+
+
+def config_json(results: Path | str, text: str) -> Path:
+    """The config copy of ``text`` (UTF-8): ``{results}/config/{sha256(text)[:16]}.json``."""
+    return Path(CONFIG_JSON.format(results=results, sha16=hashlib.sha256(text.encode()).hexdigest()[:16]))
+
+
+def figure_files(folder: Path | str, scope: str, ext: str = "png") -> list[str]:
+    """``folder/<name>.<ext>`` for every figure entry of ``scope`` (``newlogic.figure_catalog``)."""
+    return [f"{folder}/{entry.name}.{ext}" for entry in figures_of(scope)]

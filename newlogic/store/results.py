@@ -3,10 +3,14 @@
 ``write_result`` writes the ``.npz`` first, then the JSON with the ``.npz``'s SHA-256
 (``samples_sha256``), both atomically; the JSON's presence with ``complete: true`` means done.
 ``read_result`` refuses, with one-line ``UserError``s, anything that is not a result to tabulate:
-a missing, unreadable or non-object JSON, another ``schema_version``, ``complete`` not true, an
-accuracy that is not a finite number in [0, 1], a missing ``.npz`` or one whose hash differs
-from the JSON's (a kill between the two writes, a hand edit), arrays whose length is not
-``sample_count``, and, when ``expected`` is given, a ``model_ref`` that names another model.
+a missing, unreadable or non-object JSON (read strictly: no key twice, finite numbers), another
+``schema_version``, ``complete`` not true, an accuracy that is not a finite number in [0, 1], a
+``sample_count`` that is not a positive integer, per-batch accuracies that are not a non-empty list
+of them, a ``setting`` that is not a string, a ``samples_file`` other than the ``.npz`` beside the
+JSON (never a file in another folder), a missing ``.npz`` or one whose hash differs from the JSON's
+(a kill between the two writes, a hand edit), an array that is not one-dimensional numbers (a
+scalar, a 0-d or 2-d array, text, objects), arrays whose length is not ``sample_count``, and, when
+``expected`` is given, a ``model_ref`` that names another model.
 No torch: tables, checks and figures read results through this module.
 """
 
@@ -24,9 +28,15 @@ from newlogic.errors import UserError
 from newlogic.store.atomic import atomic_write, atomic_write_json
 from newlogic.store.json_file import read_json_object
 
-SCHEMA_VERSION = 2  # 2: attacks run guarded in eval mode, zero-gradient fraction, samples_sha256 (issue 10)
+SCHEMA_VERSION = 3  # 2: attacks run guarded in eval mode, zero-gradient fraction, samples_sha256 (issue 10);
+# 3: adv_accuracy_ci95 is the Clopper–Pearson interval the tables use, no longer Wilson's (issue 28)
 NOISE_SCHEMA_VERSION = 2  # noise.json (newlogic.evaluation.noise); 2: model_ref.weights_sha256 (issue 22)
+LANDSCAPE_SCHEMA_VERSION = 1  # landscape.json (newlogic.evaluation.landscape, issue 32)
+LANDSCAPE_FILE = "landscape.json"  # a run's loss landscape, beside its checks.json
 ACCURACY_FIELDS = ("clean_accuracy", "adv_accuracy")
+BATCH_FIELDS = ("batch_clean_accuracies", "batch_adv_accuracies")  # per-batch accuracies (the paper's t-test)
+ARRAY_KINDS = "biuf"  # dtype kinds of a per-sample array: bool, integer, float (never objects or text)
+MAX_SHOWN = 80  # characters of a bad value shown in an error line
 
 
 @dataclass(frozen=True)
@@ -79,10 +89,23 @@ def _validate(path: Path, data: dict[str, Any], expected: Mapping[str, Any] | No
     if data.get("complete") is not True:
         raise UserError(f"result {path} is incomplete (complete: {data.get('complete')!r}); run its attack again")
     for key in ACCURACY_FIELDS:
-        value = data.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                or not 0 <= value <= 1:
-            raise UserError(f"result {path}: {key} {value!r} is not a finite accuracy in [0, 1]")
+        if not _is_fraction(data.get(key)):
+            raise UserError(f"result {path}: {key} {data.get(key)!r} is not a finite accuracy in [0, 1]")
+    count = data.get("sample_count")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise UserError(f"result {path}: sample_count {count!r} is not a positive integer; run its attack again")
+    for key in BATCH_FIELDS:
+        values = data.get(key)
+        if not isinstance(values, list) or not values or not all(map(_is_fraction, values)):
+            raise UserError(f"result {path}: {key} is {_shown(values)}, not a non-empty list of accuracies in [0, 1]; "
+                            "run its attack again")
+    if not isinstance(data.get("setting"), str):
+        raise UserError(f"result {path}: setting {_shown(data.get('setting'))} is not a setting id; "
+                        "run its attack again")
+    samples_file = data.get("samples_file", path.with_suffix(".npz").name)
+    if samples_file != path.with_suffix(".npz").name:
+        raise UserError(f"result {path}: samples_file {_shown(samples_file)} is not {path.with_suffix('.npz').name}, "
+                        "the file beside it; run its attack again")
     found = data.get("model_ref")
     reference: dict[str, Any] = found if isinstance(found, dict) else {}
     for key, value in (expected or {}).items():
@@ -91,8 +114,19 @@ def _validate(path: Path, data: dict[str, Any], expected: Mapping[str, Any] | No
                             f"expected {value!r}")
 
 
+def _is_fraction(value: Any) -> bool:
+    """True for a finite number in [0, 1] (a bool is no number)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 1
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut to ``MAX_SHOWN`` characters: a forged field must not flood the one error line."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+
+
 def _read_samples(path: Path, data: dict[str, Any], arrays: Iterable[str]) -> dict[str, np.ndarray]:
-    samples_path = path.with_name(str(data.get("samples_file") or path.with_suffix(".npz").name))
+    samples_path = path.with_suffix(".npz")
     if not samples_path.is_file():
         raise UserError(f"result {path}: its per-sample file {samples_path} is missing; run its attack again")
     if sha256_file(samples_path) != data.get("samples_sha256"):
@@ -107,6 +141,11 @@ def _read_samples(path: Path, data: dict[str, Any], arrays: Iterable[str]) -> di
             samples = {name: np.asarray(npz[name]) for name in wanted}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise UserError(f"result {path}: {samples_path.name} is unreadable ({error}); run its attack again") from None
+    shapeless = [name for name, values in samples.items() if values.ndim != 1 or values.dtype.kind not in ARRAY_KINDS]
+    if shapeless:
+        values = samples[shapeless[0]]
+        raise UserError(f"result {path}: array {shapeless[0]!r} of {samples_path.name} has shape {values.shape} and "
+                        f"dtype {values.dtype}, not one number per sample; run its attack again")
     wrong = [name for name, values in samples.items() if len(values) != data.get("sample_count")]
     if wrong:
         raise UserError(f"result {path}: array {wrong[0]!r} has {len(samples[wrong[0]])} entries, "

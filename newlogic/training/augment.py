@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from newlogic.errors import UserError
+from newlogic.registry import keyed_by
+from newlogic.training.options import AUGMENTATION_NAMES
 
 # (images, host generator, device generator) → augmented images
 Augmentation = Callable[[torch.Tensor, torch.Generator, torch.Generator], torch.Tensor]
@@ -161,11 +163,11 @@ def no_augmentation(images: torch.Tensor, host: torch.Generator, device: torch.G
     return images
 
 
-AUGMENTATIONS: dict[str, Augmentation] = {
+AUGMENTATIONS: dict[str, Augmentation] = keyed_by(AUGMENTATION_NAMES, {
     "none": no_augmentation,
     "mnist": MnistAugment(),
     "cifar10": Cifar10Augment(),
-}
+}, "AUGMENTATIONS")
 
 
 def augmentation(name: str) -> Augmentation:

@@ -12,11 +12,13 @@ format and the fingerprint: a corrupt file, or one written for another model, da
 or option set, raises ``UserError``; training never silently restarts from scratch.
 """
 
+import math
 import os
 import pickle
 import random
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -30,7 +32,8 @@ import numpy as np
 import torch
 
 from newlogic.errors import UserError
-from newlogic.store.atomic import atomic_torch_save
+from newlogic.numbers import parse_decimal, parse_int
+from newlogic.training.torch_save import atomic_torch_save
 
 CHECKPOINT_FORMAT = "newlogic-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -38,6 +41,7 @@ STOP_SIGNALS = ("SIGTERM", "SIGUSR1")  # what Slurm sends at the time limit, on 
 STOP_MARGIN_ENV = "NEWLOGIC_STOP_MARGIN"  # seconds before the job's end at which training checkpoints and stops
 DEFAULT_STOP_MARGIN = 300.0  # covers a batch, the epoch's test evaluation and the checkpoint write on the paper configs
 SQUEUE_TIMEOUT = 10  # seconds
+MAX_END_TIME = 253402300799  # 9999-12-31 23:59:59 UTC: the last second datetime can show (utc_clock)
 
 
 @dataclass(frozen=True)
@@ -169,15 +173,16 @@ def utc_clock(seconds: float) -> str:
 
 
 def stop_margin(value: float | None, environ: Mapping[str, str] = os.environ) -> float:
-    """``value``, else ``$NEWLOGIC_STOP_MARGIN``, else ``DEFAULT_STOP_MARGIN``; UserError unless a number ≥ 0."""
+    """``value``, else ``$NEWLOGIC_STOP_MARGIN``, else ``DEFAULT_STOP_MARGIN``; UserError unless a finite number ≥ 0.
+
+    The variable is read as ASCII decimal notation (``newlogic.numbers.parse_decimal``): ``inf``,
+    ``nan`` and ``1e400`` are refused, since a margin of inf would stop training at its first batch.
+    """
     text = environ.get(STOP_MARGIN_ENV) if value is None else value
     if text is None:
         return DEFAULT_STOP_MARGIN
-    try:
-        margin = float(text)
-    except ValueError:
-        margin = -1.0
-    if not margin >= 0:
+    margin = parse_decimal(text.strip()) if isinstance(text, str) else float(text)
+    if margin is None or not math.isfinite(margin) or not margin >= 0:
         source = "--stop-margin" if value is not None else f"${STOP_MARGIN_ENV}"
         raise UserError(f"{source}={text!r}: expected seconds, a number >= 0")
     return margin
@@ -187,12 +192,20 @@ def slurm_end_time(environ: Mapping[str, str] = os.environ) -> float | None:
     """The end of the Slurm job this process runs in (Unix seconds); None outside a job or without a limit.
 
     ``$SLURM_JOB_END_TIME`` (set by Slurm >= 23.02), else ``squeue -h -j $SLURM_JOB_ID -o %e``
-    (ISO time in the local time zone), which also sees a limit changed while the job runs.
+    (ISO time in the local time zone), which also sees a limit changed while the job runs. Both
+    variables are read as ASCII digits (``newlogic.numbers.parse_int``; ``'²'.isdigit()`` is True).
+    An end time that is not Unix seconds before ``MAX_END_TIME`` is ignored with one warning line on
+    stderr (squeue is asked instead): Slurm set it, so it is no reason to refuse training.
     """
-    if environ.get("SLURM_JOB_END_TIME", "").isdigit():
-        return float(environ["SLURM_JOB_END_TIME"])
+    text = environ.get("SLURM_JOB_END_TIME")
+    if text is not None:
+        end = parse_int(text.strip())
+        if end is not None and 0 < end <= MAX_END_TIME:
+            return float(end)
+        print(f"warning: ignoring $SLURM_JOB_END_TIME={text[:40]!r}: not Unix seconds; asking squeue for the "
+              "job's end", file=sys.stderr)
     job = environ.get("SLURM_JOB_ID", "")
-    if not job.isdigit():
+    if parse_int(job) is None or job.startswith(("+", "-")):
         return None
     try:
         answer = subprocess.run(["squeue", "-h", "-j", job, "-o", "%e"], capture_output=True, text=True,

@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim import lr_scheduler
 
-from newlogic.data import DatasetInfo, Split, dataset_info, load_dataset
+from newlogic.data import Split, load_dataset
+from newlogic.datasets import DatasetInfo, dataset_info
 from newlogic.device import resolve_device
 from newlogic.nn.init import initialize
 from newlogic.nn.models import ArchOptions, build_model, max_fit_parameters, ramp_state

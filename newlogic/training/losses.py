@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from newlogic.registry import keyed_by
 from newlogic.spec import ModelSpec
+from newlogic.training.options import DATA_LOSS_NAMES, REGULARIZER_NAMES
 
 DataLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -43,7 +45,8 @@ def sigmoid_bce(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 # ModelSpec.loss → per-sample loss
-LOSSES: dict[str, DataLoss] = {"ce": cross_entropy, "mse": sigmoid_mse, "bce": sigmoid_bce}
+LOSSES: dict[str, DataLoss] = keyed_by(DATA_LOSS_NAMES, {"ce": cross_entropy, "mse": sigmoid_mse, "bce": sigmoid_bce},
+                                      "LOSSES")
 
 
 def data_loss(spec: ModelSpec) -> DataLoss:
@@ -67,11 +70,11 @@ class MaxFitCoefficients:
 
 
 # ModelSpec.regularizer → coefficients from the name's c (SPEC §2)
-REGULARIZERS: dict[str, Callable[[float], MaxFitCoefficients]] = {
+REGULARIZERS: dict[str, Callable[[float], MaxFitCoefficients]] = keyed_by(REGULARIZER_NAMES, {
     "max_fit_l1": lambda c: MaxFitCoefficients(l1=c, bias_l1=c),
     "max_fit_l2": lambda c: MaxFitCoefficients(l2=c, bias_l2=c),
     "max_margin": lambda c: MaxFitCoefficients(l1=c),
-}
+}, "REGULARIZERS")
 
 
 def regularizer_coefficients(spec: ModelSpec) -> MaxFitCoefficients | None:

@@ -20,6 +20,8 @@ import torch
 
 from newlogic.data_transforms import permute_pixels
 from newlogic.errors import UserError
+from newlogic.registry import keyed_by
+from newlogic.training.options import NEGATIVES_NAMES
 
 Negatives = tuple[torch.Tensor, torch.Tensor]
 # (images [B, C, H, W], labels [B], count, host generator, device generator) → (negatives, weights)
@@ -117,10 +119,10 @@ class Overlay:
 
 
 # ModelSpec.negatives → factory(height, width) → sampler
-NEGATIVES: dict[str, Callable[[int, int], NegativeSampler]] = {
+NEGATIVES: dict[str, Callable[[int, int], NegativeSampler]] = keyed_by(NEGATIVES_NAMES, {
     "scrambling": Scrambling.for_size,
     "overlay": Overlay.for_size,
-}
+}, "NEGATIVES")
 
 
 def negative_sampler(name: str, height: int, width: int) -> NegativeSampler:

@@ -1,6 +1,11 @@
 """Training options: ``TrainOptions`` resolved from a dataset's recipe (SPEC §2), without torch.
 
-The optimisers and schedules these names choose are built in ``newlogic.training.optimizers``.
+Each ``*_NAMES`` tuple is the one declaration of a training registry's names; the torch registry
+beside its code is built from it with ``newlogic.registry.keyed_by`` (exactly these names, or an
+error at import): ``OPTIMIZERS`` and ``SCHEDULES`` (``newlogic.training.optimizers``),
+``AUGMENTATIONS`` (``newlogic.training.augment``), ``LOSSES`` and ``REGULARIZERS``
+(``newlogic.training.losses``) and ``NEGATIVES`` (``newlogic.training.negatives``). The loss,
+regulariser and negatives names are the values ``ModelSpec`` takes from the model-name grammar.
 """
 
 import math
@@ -12,10 +17,16 @@ from newlogic.nn.options import INIT_METHOD_NAMES, ArchOptions
 from newlogic.options import NON_NEGATIVE, POSITIVE, Range, check_ranges, from_dict
 from newlogic.training.recipes import recipe
 
-OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd")  # keys of newlogic.training.optimizers.OPTIMIZERS
-# learning-rate schedules, stepped once per epoch: keys of newlogic.training.optimizers.SCHEDULES
+OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd")  # newlogic.training.optimizers.OPTIMIZERS
+# learning-rate schedules, stepped once per epoch: newlogic.training.optimizers.SCHEDULES
 SCHEDULE_NAMES: tuple[str, ...] = ("none", "cosine", "step", "exponential")
-AUGMENTATION_NAMES: tuple[str, ...] = ("none", "mnist", "cifar10")  # keys of newlogic.training.augment.AUGMENTATIONS
+# newlogic.training.augment.AUGMENTATIONS; the journal's MNIST and CIFAR-10 augmentations are named after the
+# data they were made for (a dataset entry's ``augmentation``; recorded in every model's config.json)
+AUGMENTATION_NAMES: tuple[str, ...] = ("none", "mnist", "cifar10")
+DATA_LOSS_NAMES: tuple[str, ...] = ("ce", "mse", "bce")  # ModelSpec.loss: newlogic.training.losses.LOSSES
+# ModelSpec.regularizer: newlogic.training.losses.REGULARIZERS
+REGULARIZER_NAMES: tuple[str, ...] = ("max_fit_l1", "max_fit_l2", "max_margin")
+NEGATIVES_NAMES: tuple[str, ...] = ("scrambling", "overlay")  # ModelSpec.negatives: training.negatives.NEGATIVES
 
 RAMP_FRACTION = Range(0, 1, low_open=True)  # a ramp must finish within training
 # each ramp's forms: its per-step ArchOptions field, then its TrainOptions fields in epochs and as a fraction

@@ -17,7 +17,7 @@ from typing import Any
 
 from newlogic.errors import UserError
 from newlogic.progress_log import progress_bar
-from newlogic.store.atomic import atomic_torch_save, atomic_write_json, atomic_write_text, remove_stale_temporaries
+from newlogic.store.atomic import atomic_write_json, atomic_write_text, remove_stale_temporaries
 from newlogic.store.json_file import read_json_object
 from newlogic.store.lock import output_lock
 from newlogic.store.model_dir import SCHEMA_VERSION, WEIGHTS_HASH_KEY
@@ -36,6 +36,7 @@ from newlogic.training.checkpoint import (
 )
 from newlogic.training.curves import TrainingCurves
 from newlogic.training.loop import Progress, Run, epoch_metrics, prepare_run, train_epoch
+from newlogic.training.torch_save import atomic_torch_save
 
 RESUMABLE_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): stopped on a signal, checkpoint saved; run again to resume
 RAMP_TOLERANCE = 1e-4  # a float32 ramp summed in steps of 1/n can end a few ulps below 1

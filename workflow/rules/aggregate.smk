@@ -3,8 +3,8 @@
 # The config reaches the job as a file, never as a parameter: Snakemake embeds parameters in
 # report.html and in the command line. Its name is the hash of its text, so a changed config
 # makes a new file, and the tables that read it run again.
-CONFIG_TEXT = json.dumps(config)  # key order kept: columns follow the config
-CONFIG_JSON = f"{RESULTS}/config/{hashlib.sha256(CONFIG_TEXT.encode()).hexdigest()[:16]}.json"
+CONFIG_TEXT = json.dumps(STUDY.config)  # the prepared config, key order kept: columns follow it
+CONFIG_JSON = str(paths.config_json(RESULTS, CONFIG_TEXT))  # refused when edited: newlogic.store.config_copy
 
 
 localrules:

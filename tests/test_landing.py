@@ -1,0 +1,122 @@
+"""The report's landing view (newlogic.report.findings, html_page; newlogic landing): numbers from summary.json."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment
+from result_fixtures import fake_model_dir, fake_setting_result
+
+from newlogic.cli import main
+from newlogic.report.checks import write_checks
+from newlogic.report.findings import findings, headline_rows, weaker_attacks
+from newlogic.report.html_page import landing_fragment, landing_rst, text
+from newlogic.report.summary import summarize, write_summary_json
+from newlogic.report.vocabulary import MASKING_SUSPECTED, NO_MASKING_FOUND
+from newlogic.store import paths
+
+INTERVALS = {0.05: (0.02, 0.10), 0.4: (0.3, 0.5), 0.9: (0.85, 0.95)}
+
+
+def _pooled(accuracy: float, n: int = 200) -> dict:
+    return {"accuracy": accuracy, "n_samples": n, "survived": round(accuracy * n),
+            "interval": list(INTERVALS[accuracy])}
+
+
+def _attack(setting: str, accuracy: float, kind: str = "iterative") -> dict:
+    return {"setting": setting, "attack": setting.split("_")[0], "kind": kind, "threat_model": "Linf", "eps": 0.3,
+            "pooled": _pooled(accuracy)}
+
+
+def _model(name: str, label: str, worst: float, verdict: str, flags: list[str], fgsm: float) -> dict:
+    return {"name": name, "label": label, "clean_acc": {"mean": 0.98},
+            "robust_acc": [{"threat_model": "Linf", "eps": 0.3, "method": "per_sample_worst_case",
+                            "pooled": _pooled(worst), "upper_bound": verdict == MASKING_SUSPECTED}],
+            "attacks": [_attack("fgsm_0.3", fgsm, "one_step"), _attack("pgd_0.3", worst),
+                        _attack("noise_0.3", 0.9, "noise")],
+            "masking": {"verdict": verdict, "per_seed": {"0": verdict}, "flags": flags}}
+
+
+SUMMARY = {
+    "ablation": "demo", "caption": "Demo <b>ablation</b>", "dataset": "digits",
+    "settings": ["fgsm_0.3", "pgd_0.3", "noise_0.3"], "missing": [], "reproduction": None,
+    "models": [_model("relu", "Baseline C&W <td>", 0.05, NO_MASKING_FOUND, [], fgsm=0.4),
+               _model("relog", "+ ReLog {% endraw %}", 0.4, MASKING_SUSPECTED, ["one_step_beats_iterative"],
+                      fgsm=0.4)],
+}
+
+
+def test_headline_rows_read_the_pooled_worst_case_and_the_verdict() -> None:
+    rows = headline_rows(SUMMARY)
+    assert [row.label for row in rows] == ["Baseline C&W <td>", "+ ReLog {% endraw %}"]
+    assert rows[0].cells["Linf", 0.3].text == "5.0 [2.0, 10.0] n=200"
+    assert rows[1].cells["Linf", 0.3].text == "≤ 40.0 [30.0, 50.0] n=200"  # masking suspected: an upper bound
+    assert [row.verdict for row in rows] == [NO_MASKING_FOUND, MASKING_SUSPECTED]
+
+
+def test_findings_name_the_range_the_weaker_attacks_and_the_flags() -> None:
+    sentences = findings(SUMMARY)
+    assert sentences[0].startswith("Worst case L∞ ε=0.3: from 5.0 % (Baseline C&W <td>) to 40.0 % (+ ReLog")
+    # FGSM's interval [30, 50] lies above the baseline's worst case [2, 10], not above + ReLog's [30, 50]
+    assert weaker_attacks(SUMMARY) == {"fgsm_0.3": ["Baseline C&W <td>"]}
+    assert "fgsm_0.3 was weaker than the worst case (intervals apart) for Baseline C&W <td>." in sentences
+    assert f"{MASKING_SUSPECTED}: + ReLog {{% endraw %}} (checks: one_step_beats_iterative)." in sentences
+    assert "noise_0.3" not in " ".join(sentences)  # noise is not an attack
+
+
+def test_the_fragment_escapes_html_and_jinja_and_renders_through_snakemakes_template() -> None:
+    fragment = landing_fragment([(SUMMARY, b"\x89PNG", None)])
+    assert "Baseline C&amp;W &lt;td&gt;" in fragment and "Baseline C&W <td>" not in fragment
+    assert "&#123;% endraw %&#125;" in fragment and "{% endraw %}" not in fragment
+    assert "Demo &lt;b&gt;ablation&lt;/b&gt;" in fragment
+    assert 'src="data:image/png;base64,\niVBORw=="' in fragment and "http" not in fragment
+    assert re.search(r'<a href="#nl-demo-relog" class="nl-flagged">masking suspected</a>', fragment)
+    assert '<div id="nl-demo-relog">' in fragment  # the verdict's link target, inside its <details>
+    rendered = Environment().from_string(landing_rst(fragment)).render()  # as Snakemake renders the description
+    assert rendered.strip().startswith(".. raw:: html") and "{% raw %}" not in rendered
+    assert "&#123;% endraw %&#125;" in rendered
+
+
+def test_text_escapes_markup_and_template_braces() -> None:
+    assert text("<script>{{ x }}</script> & ") == "&lt;script&gt;&#123;&#123; x &#125;&#125;&lt;/script&gt; &amp; "
+
+
+CONFIG = {"dataset": "digits", "seeds": [0],
+              "attacks": {"fgsm_0.3": {"attack": "fgsm", "eps": 0.3}, "bim_0.3": {"attack": "bim", "eps": 0.3}},
+          "ablations": {"demo": {"models": [{"name": "relu", "label": "Baseline"}]}}}
+
+
+def _summary_file(root: Path) -> Path:
+    reference = fake_model_dir(root, "relu", 0)
+    files = [fake_setting_result(root, reference, setting, CONFIG["attacks"][setting], correct * 4)
+             for setting, correct in (("fgsm_0.3", [0, 1, 1, 0, 1, 1, 1, 1, 1, 1]),
+                                      ("bim_0.3", [0, 0, 1, 0, 1, 1, 0, 1, 1, 1]))]
+    write_checks(files, paths.checks_json(root, "digits", "relu", 0))
+    return write_summary_json(summarize(CONFIG, "demo", root), root / "tables")
+
+
+def test_the_landing_command_writes_the_figure_and_the_rst(tmp_path: Path) -> None:
+    summary = _summary_file(tmp_path / "results")
+    out = tmp_path / "results/report/landing.rst"
+    assert main(["landing", "--summary", str(summary), "--figures-dir", str(tmp_path / "figures"),
+                 "--out", str(out)]) == 0
+    assert (tmp_path / "figures/demo" / f"{paths.ROBUSTNESS_FIGURE}.png").stat().st_size > 1000
+    assert "Baseline" in out.read_text() and "n=40" in out.read_text()
+    assert "one_step_beats_iterative" not in out.read_text()  # without --config: the summary's flags only
+    checks = json.loads(paths.checks_json(tmp_path / "results", "digits", "relu", 0).read_text())
+    assert main(["landing", "--summary", str(summary), "--figures-dir", str(tmp_path / "figures"), "--out", str(out),
+                 "--config", json.dumps(CONFIG), "--results-dir", str(tmp_path / "results")]) == 0
+    page = out.read_text()
+    for check in checks["checks"]:  # each check with its status and evidence, behind the verdict's link
+        assert re.search(rf"<td>{check['check']}</td>\s*<td>{check['status']}</td>", page), check
+    assert "Settings compared: fgsm_0.3, bim_0.3" in page
+
+
+def test_a_summary_that_is_not_one_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "x.summary.json"
+    bad.write_text(json.dumps({"ablation": "demo"}))
+    assert main(["landing", "--summary", str(bad), "--figures-dir", str(tmp_path), "--out",
+                 str(tmp_path / "l.rst")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and str(bad) in error and "summary.json" in error
