@@ -9,39 +9,25 @@ datasets|tokens` shows every name the commands accept, with its parameters and d
 
 import argparse
 import errno
-import signal
 import sys
-import threading
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+from newlogic import commands as subcommand
 from newlogic.cli_help import VersionAction, autocomplete, explain
 from newlogic.config_file import MAX_SEED, load_yaml, parse_json_text
 from newlogic.device import DEVICE_CHOICES
-from newlogic.errors import UserError
-from newlogic.listing import LISTINGS, listing
-from newlogic.names import check_safe_name
+from newlogic.errors import USER_ERROR_EXIT, UserError
+from newlogic.listing import LISTINGS
 from newlogic.options import AT_LEAST_ONE, Range, coerce
-from newlogic.store import paths
 from newlogic.store.atomic import FULL_DISK
 from newlogic.store.config_copy import check_config_copy
-from newlogic.store.outputs import (
-    CHECKS_KIND,
-    all_or_nothing,
-    check_outputs,
-    folder_output,
-    json_output,
-    result_output,
-)
 
-USER_ERROR_EXIT = 2
 NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # a read-only result folder: one line, exit 2
 NAME_MAX = 255  # bytes of one folder or file name on Linux file systems (ENAMETOOLONG beyond: one line, exit 2)
 UNBOUNDED = "unbounded"  # --eps unbounded: newlogic.attacks.base.UNBOUNDED (not imported: it needs torch)
-EARLY_STOP_SIGNALS = ("SIGTERM", "SIGUSR1")  # newlogic.training.checkpoint.STOP_SIGNALS, caught before its import
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -107,243 +93,6 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(USER_ERROR_EXIT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-class EarlySignals:
-    """Records SIGTERM/SIGUSR1 from the start of ``newlogic train``, before torch is imported.
-
-    Training's own handler (``stop_on_signals``) takes the recorded signal over, so a stop during
-    the first seconds still ends with a checkpoint and exit 75, never 143.
-    """
-
-    def __init__(self) -> None:
-        self.signal_name: str | None = None
-
-    def __call__(self, signum: int, _frame: Any) -> None:
-        self.signal_name = signal.Signals(signum).name
-
-    @contextmanager
-    def installed(self) -> Iterator["EarlySignals"]:
-        """Handle the stop signals while inside (main thread only), then restore the old handlers."""
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            previous = {number: signal.signal(number, self) for number in
-                        (getattr(signal, name) for name in EARLY_STOP_SIGNALS if hasattr(signal, name))}
-        try:
-            yield self
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
-
-
-def _config_files(config: str) -> list[Path]:
-    """``--config`` as an input file (none when inline ``{...}``)."""
-    return [] if config.lstrip().startswith("{") else [Path(config)]
-
-
-def _cmd_train(args: argparse.Namespace) -> None:
-    """Train; on SIGTERM/SIGUSR1 or at the job's deadline: checkpoint saved, exit ``RESUMABLE_EXIT_CODE`` (75)."""
-    with EarlySignals().installed():
-        _train(args)
-
-
-def _train(args: argparse.Namespace) -> None:
-    from newlogic.training.run import RESUMABLE_EXIT_CODE, TrainingInterrupted, run_training
-
-    training = dict(args.training)
-    if args.epochs is not None:
-        training["epochs"] = args.epochs
-    try:
-        run_training(
-            args.model, args.dataset, args.out,
-            data_dir=args.data_dir, seed=args.seed, device=args.device,
-            training=training, architecture=args.architecture, margin=args.stop_margin,
-        )
-    except TrainingInterrupted as interrupted:
-        print(f"newlogic train: {interrupted}", file=sys.stderr)
-        raise SystemExit(RESUMABLE_EXIT_CODE) from None
-
-
-def check_out_file(out: Path | None, what: str, *model_dirs: Path | None) -> None:
-    """A result file ``out`` under the one output rule (``newlogic.store.outputs.check_outputs``)."""
-    check_outputs([result_output(out, what)], model_dirs=model_dirs)
-
-
-def _cmd_attack(args: argparse.Namespace) -> None:
-    from newlogic.attacks.request import attack_request
-    from newlogic.evaluation.evaluate import run_attack_setting
-
-    check_outputs([result_output(args.out, "--out")], model_dirs=(args.model_dir, args.surrogate_dir))
-    flags = {"attack": args.attack, "eps": args.eps, "preset": args.preset}
-    setting = {**args.setting, **dict(args.param), **{key: value for key, value in flags.items() if value is not None}}
-    request = attack_request(args.out.stem, setting)
-    run_attack_setting(
-        args.model_dir, request.attack, args.out,
-        data_dir=args.data_dir, device=args.device, limit=request.limit if args.limit is None else args.limit,
-        batch_size=request.batch_size if args.batch_size is None else args.batch_size, seed=args.seed,
-        surrogate_dir=args.surrogate_dir,
-    )
-
-
-def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from newlogic.runner import evaluate_model
-
-    for name in args.settings:
-        check_safe_name(name, "--settings: attack setting")
-    models = (args.model_dir, *map(Path, args.surrogates.values()))
-    results = [name + suffix for name in args.settings for suffix in (".json", ".npz")]
-    check_outputs([folder_output(args.out_dir, "--out-dir", "results", results),
-                   json_output(args.noise_out, "--noise-out", "noise"),
-                   json_output(args.checks_out, "--checks-out", CHECKS_KIND)], model_dirs=models)
-    evaluate_model(args.model_dir, args.settings, out_dir=args.out_dir, seed=args.seed, data_dir=args.data_dir,
-                   device=args.device, noise_out=args.noise_out, checks_out=args.checks_out,
-                   surrogate_dirs=args.surrogates, noise_samples=args.n_samples, landscape=args.landscape)
-
-
-def _cmd_checks(args: argparse.Namespace) -> None:
-    from newlogic.report.checks import CHECKS_FILE, result_paths
-    from newlogic.report.verify_checks import write_verified_checks
-
-    folders = [path for path in args.results if path.is_dir()]
-    if args.out is None and len(folders) != 1:
-        raise UserError("--out is needed unless --results is one model's result folder")
-    results, out = result_paths(args.results), args.out or folders[0] / CHECKS_FILE
-    check_outputs([json_output(out, "--out", CHECKS_KIND)],
-                  inputs=[*results, *(path.with_suffix(".npz") for path in results)])
-    report = write_verified_checks(results, out)
-    print(f"{report['model']}: {report['verdict']}")
-    for line in report["evidence"]:
-        print(f"  {line}")
-
-
-def _cmd_verify(args: argparse.Namespace) -> None:
-    """Re-run ``--recompute`` seeded images of each result; one line per mismatch on stderr, then exit 2."""
-    from newlogic.verify import verify_results
-
-    mismatches = verify_results(args.results, recompute=args.recompute, data_dir=args.data_dir, device=args.device)
-    for line in mismatches:
-        print(f"newlogic verify: mismatch: {line}", file=sys.stderr)
-    if mismatches:
-        raise SystemExit(USER_ERROR_EXIT)
-
-
-def _cmd_aggregate(args: argparse.Namespace) -> None:
-    """The ablation's tables and its summary (``{ablation}.summary.json``) beside them: all of them or none."""
-    from newlogic.report.collect import collect_ablation
-    from newlogic.report.summary import summary_of, write_summary_json
-    from newlogic.report.tables import table_of, write_tables
-    from newlogic.study_loader import load_study
-
-    names = [f"{args.ablation}.{ext}" for ext in (*paths.TABLE_FORMATS, paths.SUMMARY_EXT)]
-    check_outputs([folder_output(args.out_dir, "--out-dir", "tables", names)], inputs=_config_files(args.config))
-    study = load_study(args.config)
-    collected = collect_ablation(study.config, args.ablation, args.results_dir)  # once, verified: both read them
-    with all_or_nothing(args.out_dir) as staging:
-        write_tables(table_of(collected, study.stats), staging)
-        write_summary_json(summary_of(collected, study.config), staging)
-
-
-def _cmd_reproduction(args: argparse.Namespace) -> None:
-    """The ablation's reproduction tables (published against regenerated) and figure."""
-    from newlogic.report.reproduction_render import write_reproduction
-    from newlogic.study_loader import load_study
-
-    names = [f"{args.ablation}.{paths.REPRODUCTION_EXT}.{ext}" for ext in paths.TABLE_FORMATS]
-    check_outputs([folder_output(args.out_dir, "--out-dir", "tables", names),
-                   folder_output(args.figure_dir, "--figure-dir", "figures")], inputs=_config_files(args.config))
-    reproduction = write_reproduction(load_study(args.config).config, args.ablation, results_dir=args.results_dir,
-                                      out_dir=args.out_dir)
-    if args.figure_dir is not None:
-        from newlogic.figures.ablation import make_reproduction_figure
-
-        make_reproduction_figure(reproduction, args.figure_dir)
-
-
-def _cmd_landing(args: argparse.Namespace) -> None:
-    """The report's landing view: each ablation's robustness figure, then the description rst that shows them."""
-    from newlogic.figures.ablation import make_summary_figures
-    from newlogic.report.collect import collect_ablation
-    from newlogic.report.html_page import load_summary, write_landing
-    from newlogic.store.outputs import Output
-    from newlogic.study_loader import load_study
-
-    check_outputs([Output(args.out, "--out", (".rst",), "landing"), folder_output(args.figures_dir, "--figures-dir",
-                                                                                  "figures")],
-                  inputs=[*args.summary, *([] if args.config is None else _config_files(args.config))])
-    summaries = [load_summary(path) for path in args.summary]
-    config = None if args.config is None else load_study(args.config).config
-    sections = []
-    for summary in summaries:
-        make_summary_figures(summary, args.figures_dir / summary["ablation"])
-        checks = None
-        if config is not None:  # each model's checks.json, verified as the tables read them
-            collected = collect_ablation(config, summary["ablation"], args.results_dir)
-            checks = {model.name: {seed: run.checks for seed, run in model.runs.items()} for model in collected.models}
-        png = (args.figures_dir / summary["ablation"] / f"{paths.ROBUSTNESS_FIGURE}.png").read_bytes()
-        sections.append((summary, png, checks))
-    write_landing(sections, args.out)
-
-
-def _cmd_noise(args: argparse.Namespace) -> None:
-    from newlogic.evaluation.noise import evaluate_noise_rejection
-
-    check_outputs([json_output(args.out, "--out", "noise")], model_dirs=[args.model_dir])
-    evaluate_noise_rejection(
-        args.model_dir, args.out, data_dir=args.data_dir, device=args.device, n_samples=args.n_samples, seed=args.seed
-    )
-
-
-def _cmd_figures_model(args: argparse.Namespace) -> None:
-    from newlogic.figures.registry import make_model_figures
-
-    check_outputs([folder_output(args.out_dir, "--out-dir", "figures")], inputs=args.results,
-                  model_dirs=[args.model_dir])
-    make_model_figures(
-        args.model_dir, args.out_dir, data_dir=args.data_dir, device=args.device,
-        results=args.results, seed=args.seed, options=args.options,
-    )
-
-
-def _cmd_figures_ablation(args: argparse.Namespace) -> None:
-    from newlogic.figures.ablation import make_ablation_figures
-    from newlogic.report.collect import load_ablation_results
-    from newlogic.study_loader import load_study
-
-    check_outputs([folder_output(args.out_dir, "--out-dir", "figures")], inputs=_config_files(args.config))
-    make_ablation_figures(load_ablation_results(load_study(args.config), args.ablation, args.results_dir), args.out_dir)
-
-
-def _cmd_figures_depth(args: argparse.Namespace) -> None:
-    from newlogic.figures.ablation import make_depth_figure
-
-    check_outputs([folder_output(args.out_dir, "--out-dir", "figures")], inputs=[args.depth_json])
-    make_depth_figure(args.depth_json, args.out_dir)
-
-
-def _cmd_download(args: argparse.Namespace) -> None:
-    from newlogic.data import download_dataset
-
-    print(download_dataset(args.dataset, args.data_dir))
-
-
-def _cmd_preflight(args: argparse.Namespace) -> None:
-    from newlogic.preflight import preflight
-
-    text, blocking = preflight(args.profile, args.configfile, args.results_dir, srun=args.srun, as_json=args.json)
-    print(text)
-    if blocking:
-        raise SystemExit(USER_ERROR_EXIT)
-
-
-def _cmd_list(args: argparse.Namespace) -> None:
-    print("\n".join(listing(args.what)))
-
-
-def _cmd_inspect_depth(args: argparse.Namespace) -> None:
-    from newlogic.evaluation.depth import run_depth_experiment
-
-    check_outputs([json_output(args.out, "--out", "analysis")])
-    run_depth_experiment(layers=args.layers, width=args.width, seed=args.seed, out=args.out)
-
-
 def _ablation_arguments(parser: argparse.ArgumentParser, ablation_note: str = "") -> None:
     """``--config``, ``--ablation``, ``--results-dir``, ``--out-dir``: what a reader of one ablation's results takes."""
     parser.add_argument("--config", required=True, type=_config_source,
@@ -373,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $NEWLOGIC_STOP_MARGIN, else 300)",
     )
     _common(train)
-    train.set_defaults(run=_cmd_train)
+    train.set_defaults(run=subcommand.train)
 
     attack = commands.add_parser("attack", help="run one attack setting on one trained model")
     attack.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
@@ -389,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--seed", type=SEED, default=0, help="seed for the test-set order and random starts")
     attack.add_argument("--surrogate-dir", type=Path, help="model directory of the surrogate (transfer)")
     _common(attack)
-    attack.set_defaults(run=_cmd_attack)
+    attack.set_defaults(run=subcommand.attack)
 
     evaluate = commands.add_parser("evaluate", help="all attack settings, noise rejection and checks of one "
                                    "trained model, in one process (finished results are kept)")
@@ -406,31 +155,31 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--landscape", type=_json_object, default=None,
                           help="the config's landscape block as JSON: landscape.json beside --checks-out, checked")
     _common(evaluate)
-    evaluate.set_defaults(run=_cmd_evaluate)
+    evaluate.set_defaults(run=subcommand.evaluate)
 
     checks = commands.add_parser("checks", help="gradient-masking checks over one model's attack results")
     checks.add_argument("--results", type=Path, nargs="+", required=True,
                         help="result JSONs of one model, or its result folder (every *.json but checks.json)")
     checks.add_argument("--out", type=Path, help="checks.json to write (default: in the result folder)")
-    checks.set_defaults(run=_cmd_checks)
+    checks.set_defaults(run=subcommand.checks)
 
     verify = commands.add_parser("verify", help="re-run K seeded images of every result and compare their "
                                  "per-sample outcomes with the files (exit 2 on a mismatch)")
     verify.add_argument("results", type=Path, nargs="+", help="a results folder (models/ and attacks/) or result JSONs")
     verify.add_argument("--recompute", type=COUNT, default=5, metavar="K", help="images re-run per result")
     _common(verify)
-    verify.set_defaults(run=_cmd_verify)
+    verify.set_defaults(run=subcommand.verify)
 
     aggregate = commands.add_parser("aggregate", help="tabulate an ablation's results (CSV, Markdown, LaTeX) "
                                     "and summarise them (JSON)")
     _ablation_arguments(aggregate)
-    aggregate.set_defaults(run=_cmd_aggregate)
+    aggregate.set_defaults(run=subcommand.aggregate)
 
     reproduction = commands.add_parser("reproduction", help="the paper's published table beside the ablation's "
                                        "regenerated one (CSV, Markdown, LaTeX) and its figure")
     _ablation_arguments(reproduction, " (with a 'published' key)")
     reproduction.add_argument("--figure-dir", type=Path, help="where the figure goes (PNG, PDF; none if not given)")
-    reproduction.set_defaults(run=_cmd_reproduction)
+    reproduction.set_defaults(run=subcommand.reproduction)
 
     landing = commands.add_parser("landing", help="the report's first screen: per ablation its findings, headline "
                                   "table and robustness curves (from summary.json)")
@@ -443,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="workflow config (YAML/JSON file or inline {...}): with it, each model's checks")
     landing.add_argument("--results-dir", type=Path, default=Path("results"),
                          help="the results folder whose checks.json files --config reads (verified)")
-    landing.set_defaults(run=_cmd_landing)
+    landing.set_defaults(run=subcommand.landing)
 
     noise = commands.add_parser("noise", help="rejection of uniform-noise and scrambled images by one model")
     noise.add_argument("--model-dir", type=Path, required=True, help="a model directory of newlogic train")
@@ -451,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     noise.add_argument("--n-samples", type=COUNT, default=1000, help="noise and scrambled images each")
     noise.add_argument("--seed", type=SEED, default=0, help="seed of the noise and scrambled images")
     _common(noise)
-    noise.set_defaults(run=_cmd_noise)
+    noise.set_defaults(run=subcommand.noise)
 
     figures = commands.add_parser("figures", help="the study's figures as PNG and PDF (SPEC §6)")
     figure_kinds = figures.add_subparsers(dest="figure_kind", required=True)
@@ -463,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_figures.add_argument("--options", type=_json_object, default={}, help="FigureOptions overrides as JSON")
     model_figures.add_argument("--seed", type=SEED, default=0, help="seed of the sampled images and attacks")
     _common(model_figures)
-    model_figures.set_defaults(run=_cmd_figures_model)
+    model_figures.set_defaults(run=subcommand.figures_model)
     ablation_figures = figure_kinds.add_parser("ablation", help="every ablation figure of the figure catalog "
                                                "(newlogic.figure_catalog) of one ablation")
     ablation_figures.add_argument("--config", required=True, type=_config_source,
@@ -472,16 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
     ablation_figures.add_argument("--results-dir", type=Path, default=Path("results"),
                                   help="the results folder to read (verified, as the tables read it)")
     ablation_figures.add_argument("--out-dir", type=Path, required=True, help="folder for the PNG and PDF files")
-    ablation_figures.set_defaults(run=_cmd_figures_ablation)
+    ablation_figures.set_defaults(run=subcommand.figures_ablation)
     depth_figure = figure_kinds.add_parser("depth", help="the depth-propagation plot from `inspect depth --out`")
     depth_figure.add_argument("--depth-json", type=Path, required=True, help="the JSON of `inspect depth --out`")
     depth_figure.add_argument("--out-dir", type=Path, required=True, help="folder for the PNG and PDF files")
-    depth_figure.set_defaults(run=_cmd_figures_depth)
+    depth_figure.set_defaults(run=subcommand.figures_depth)
 
     download = commands.add_parser("download", help="fetch a dataset (needs internet: run on a login node)")
     download.add_argument("--dataset", required=True, help="dataset name (newlogic list datasets)")
     download.add_argument("--data-dir", type=Path, default=Path("data"), help="where datasets live")
-    download.set_defaults(run=_cmd_download)
+    download.set_defaults(run=subcommand.download)
 
     preflight = commands.add_parser("preflight", help="check a Slurm cluster before a study submits its first job "
                                     "(exit 2 when something blocks; cluster/README.md)")
@@ -492,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.add_argument("--no-srun", dest="srun", action="store_false",
                            help="skip the srun that compares the compute node's environment (a long queue)")
     preflight.add_argument("--json", action="store_true", help="write the findings as JSON")
-    preflight.set_defaults(run=_cmd_preflight)
+    preflight.set_defaults(run=subcommand.preflight)
 
     inspect = commands.add_parser("inspect", help="analyses of the study (SPEC §6)")
     analyses = inspect.add_subparsers(dest="analysis", required=True)
@@ -501,11 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     depth.add_argument("--width", type=COUNT, default=256, help="units per layer")
     depth.add_argument("--seed", type=SEED, default=0, help="seed of the weights and inputs")
     depth.add_argument("--out", type=Path, help="JSON file for the per-layer statistics")
-    depth.set_defaults(run=_cmd_inspect_depth)
+    depth.set_defaults(run=subcommand.inspect_depth)
 
     listing = commands.add_parser("list", help="registered attacks, presets, datasets or model-name tokens")
     listing.add_argument("what", choices=LISTINGS, help="what to list")
-    listing.set_defaults(run=_cmd_list)
+    listing.set_defaults(run=subcommand.list_registered)
     return explain(parser)
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newlogic.cli import check_out_file, main
+from newlogic.cli import main
+from newlogic.commands import check_out_file
 from newlogic.config_file import MAX_SEED, check_workflow_config, parse_config_text, schema_error
 from newlogic.errors import UserError
 from newlogic.names import SAFE_NAME_PATTERN, check_safe_name

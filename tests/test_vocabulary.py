@@ -58,3 +58,16 @@ def test_the_caption_and_legend_carry_no_retired_word(stale: str) -> None:
 def test_the_caption_names_every_check_marker() -> None:
     caption = (REPO / "workflow/report/table.rst").read_text()
     assert [name for name, check in CHECKS.items() if f"{check.marker} " not in caption] == []
+
+
+def test_the_summary_schema_allows_exactly_the_verdict_words() -> None:
+    """summary.json is checked against its schema before the report reads it: a verdict word the schema lacks
+    would stop the landing view (as ``inconclusive`` once did)."""
+    import yaml
+
+    from newlogic.repo_files import SUMMARY_SCHEMA
+
+    masking = yaml.safe_load(SUMMARY_SCHEMA.read_text())
+    masking = masking["properties"]["models"]["items"]["properties"]["masking"]["properties"]
+    assert tuple(masking["verdict"]["enum"]) == VERDICTS
+    assert tuple(masking["per_seed"]["additionalProperties"]["enum"]) == VERDICTS
