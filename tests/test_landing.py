@@ -65,6 +65,17 @@ def test_findings_name_the_range_the_weaker_attacks_and_the_flags() -> None:
     assert "noise_0.3" not in " ".join(sentences)  # noise is not an attack
 
 
+def test_findings_count_the_reproduction_labels_of_every_column() -> None:
+    """summary.json's reproduction columns are an object keyed by column (docs/results.md), as the demo writes."""
+    pairs = {"fgsm": {"agrees": 2, "inconclusive": 1, "opposite": 0, "not_comparable": 0},
+             "clean": {"agrees": 0, "inconclusive": 0, "opposite": 0, "not_comparable": 3}}
+    reproduction = {"mode": "shape", "columns": {column: {"setting": column, "pairs": counts}
+                                                 for column, counts in pairs.items()}}
+    sentences = findings({**SUMMARY, "reproduction": reproduction})
+    assert sentences[-1] == ("Against the published table (shape): changes between rows 2 agrees, 1 inconclusive, "
+                             "3 not comparable.")
+
+
 def test_the_fragment_escapes_html_and_jinja_and_renders_through_snakemakes_template() -> None:
     fragment = landing_fragment([(SUMMARY, b"\x89PNG", None)])
     assert "Baseline C&amp;W &lt;td&gt;" in fragment and "Baseline C&W <td>" not in fragment

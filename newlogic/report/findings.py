@@ -145,7 +145,7 @@ def weaker_attacks(summary: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def _reproduction_sentence(reproduction: Mapping[str, Any]) -> str:
     counts = dict.fromkeys(REPRODUCTION_PAIRS, 0)
-    for column in reproduction.get("columns") or []:
+    for column in (reproduction.get("columns") or {}).values():
         for label, count in (column.get("pairs") or {}).items():
             counts[label] = counts.get(label, 0) + int(count)
     described = ", ".join(f"{count} {label.replace('_', ' ')}" for label, count in counts.items() if count)
