@@ -13,7 +13,7 @@ from newlogic.report.checks import write_checks
 from newlogic.report.findings import findings, headline_rows, weaker_attacks
 from newlogic.report.html_page import landing_fragment, landing_rst, text
 from newlogic.report.summary import summarize, write_summary_json
-from newlogic.report.vocabulary import MASKING_SUSPECTED, NO_MASKING_FOUND
+from newlogic.report.vocabulary import INCONCLUSIVE, MASKING_SUSPECTED, NO_MASKING_FOUND
 from newlogic.store import paths
 
 INTERVALS = {0.05: (0.02, 0.10), 0.4: (0.3, 0.5), 0.9: (0.85, 0.95)}
@@ -61,7 +61,16 @@ def test_findings_name_the_range_the_weaker_attacks_and_the_flags() -> None:
     # FGSM's interval [30, 50] lies above the baseline's worst case [2, 10], not above + ReLog's [30, 50]
     assert weaker_attacks(SUMMARY) == {"fgsm_0.3": ["Baseline C&W <td>"]}
     assert "fgsm_0.3 was weaker than the worst case (intervals apart) for Baseline C&W <td>." in sentences
-    assert f"{MASKING_SUSPECTED}: + ReLog {{% endraw %}} (checks: one_step_beats_iterative)." in sentences
+    assert f"{MASKING_SUSPECTED}: + ReLog {{% endraw %}} (flagged: one_step_beats_iterative)." in sentences
+
+
+def test_an_inconclusive_model_names_the_checks_that_could_not_decide() -> None:
+    """The verdict's sentence names what held it back (a check's status in the runs' checks.json), not only flags."""
+    model = _model("relu", "Baseline", 0.05, INCONCLUSIVE, ["probs_gap"], fgsm=0.4)
+    record = {"checks": [{"check": "adaptive_beats_standard", "status": INCONCLUSIVE},
+                         {"check": "budget_doubled", "status": "passed"}]}
+    sentences = findings({**SUMMARY, "models": [model]}, {"relu": {0: record, 1: record}})
+    assert f"{INCONCLUSIVE}: Baseline (flagged: probs_gap; undecided: adaptive_beats_standard)." in sentences
     assert "noise_0.3" not in " ".join(sentences)  # noise is not an attack
 
 

@@ -2,10 +2,10 @@
 the surrogate mode leaves forward and state exact, and each surrogate breaks a construction that masks it from
 the project's strong PGD."""
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 import torch
@@ -15,6 +15,7 @@ from newlogic.attacks import resolve_setting
 from newlogic.attacks.base import run_attack
 from newlogic.attacks.context import AttackContext
 from newlogic.attacks.losses import margin_loss
+from newlogic.datasets import DatasetInfo
 from newlogic.evaluation.target import ModelGuard, attack_target
 from newlogic.nn import activations, folding, outputs, units
 from newlogic.nn.activations import ReLU
@@ -38,16 +39,7 @@ COMPONENT_REGISTRIES: dict[str, tuple[tuple[str, ...], dict[str, SurrogateEntry]
 TRAINING_ONLY_NAMES = {"loss": DATA_LOSS_NAMES, "regulariser": REGULARIZER_NAMES, "negatives": NEGATIVES_NAMES}
 
 
-class _Shape(NamedTuple):
-    channels: int
-    height: int
-    width: int
-    num_classes: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-
-MNIST_SHAPE = _Shape(1, 28, 28, 10, (0.13,), (0.31,))
+MNIST_SHAPE = DatasetInfo("mnist-shaped", 1, 28, 28, 10, (0.13,), (0.31,))
 
 
 def _stated(entry: SurrogateEntry | None) -> bool:
@@ -100,7 +92,7 @@ def _built_layers() -> set[type]:
                     spec = ModelSpec(activation=activation, units=unit, min_group=min_group, max_group=max_group)
                     options = ArchOptions(relog_form=form, centering=True, batchnorm=True, normalize=True)
                     found |= {type(module) for module in build_model(spec, MNIST_SHAPE, options).modules()}
-    vgg = build_model(ModelSpec(), MNIST_SHAPE._replace(channels=3, height=32, width=32),
+    vgg = build_model(ModelSpec(), dataclasses.replace(MNIST_SHAPE, channels=3, height=32, width=32),
                       ArchOptions(arch="vgg11", modification_start_layer=3, batchnorm=True))
     return found | {type(module) for module in vgg.modules()}
 

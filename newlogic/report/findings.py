@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from newlogic.attacks.catalog import NOISE
-from newlogic.report.vocabulary import NO_MASKING_FOUND, NORMS, UPPER_BOUND_MARK, VERDICTS
+from newlogic.report.vocabulary import INCONCLUSIVE, NO_MASKING_FOUND, NORMS, UPPER_BOUND_MARK, VERDICTS
 
 # the summary's threat-model spelling (RobustBench's) → as tables and figures print it (vocabulary.NORMS)
 THREAT_LABELS = {name.robustbench: name.shown for name in NORMS.values()}
@@ -153,8 +153,32 @@ def _reproduction_sentence(reproduction: Mapping[str, Any]) -> str:
             f"{described or 'none compared'}.")
 
 
-def findings(summary: Mapping[str, Any]) -> list[str]:
-    """The ablation's findings as sentences: worst cases per (threat, ε), weak attacks, flags, the reproduction."""
+CheckRecords = Mapping[str, Mapping[int, Mapping[str, Any] | None]]  # model name → seed → its checks.json (None: none)
+
+
+def undecided_checks(records: Mapping[int, Mapping[str, Any] | None]) -> list[str]:
+    """The checks that ran on a model's seeds but could not decide (status ``inconclusive``), each named once."""
+    names: list[str] = []
+    for record in records.values():
+        for check in (record or {}).get("checks", []):
+            if check.get("status") == INCONCLUSIVE and check.get("check") not in names:
+                names.append(check["check"])
+    return names
+
+
+def _why(row: "HeadlineRow", checks: CheckRecords) -> str:
+    """``(flagged: …; undecided: …)`` for a row whose verdict is not ``no masking found``; empty when neither."""
+    parts = [f"flagged: {', '.join(row.flags)}"] if row.flags else []
+    undecided = undecided_checks(checks.get(row.name, {}))
+    if undecided:
+        parts.append(f"undecided: {', '.join(undecided)}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def findings(summary: Mapping[str, Any], checks: CheckRecords | None = None) -> list[str]:
+    """The ablation's findings as sentences: worst cases per (threat, ε), weak attacks, the verdicts with the
+    checks that flagged or could not decide them (from ``checks``, the runs' verified checks.json), the
+    reproduction."""
     rows = headline_rows(summary)
     sentences = [_worst_case_sentence(rows, key) for key in threat_keys(summary)]
     weaker = weaker_attacks(summary)
@@ -172,8 +196,7 @@ def findings(summary: Mapping[str, Any]) -> list[str]:
         if verdict == NO_MASKING_FOUND:
             sentences.append(f"{verdict}: {', '.join(row.label for row in flagged)}.")
             continue
-        described = "; ".join(f"{row.label}" + (f" (checks: {', '.join(row.flags)})" if row.flags else "")
-                              for row in flagged)
+        described = "; ".join(row.label + _why(row, checks or {}) for row in flagged)
         sentences.append(f"{verdict}: {described}.")
     if summary.get("reproduction"):
         sentences.append(_reproduction_sentence(summary["reproduction"]))

@@ -25,6 +25,7 @@ from newlogic.repo_files import SUMMARY_SCHEMA
 from newlogic.report.escape import html_text
 from newlogic.report.findings import (
     Cell,
+    CheckRecords,
     HeadlineRow,
     column_heading,
     findings,
@@ -104,7 +105,6 @@ def full_table(summary: Mapping[str, Any]) -> str:
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
-CheckRecords = Mapping[str, Mapping[int, Mapping[str, Any] | None]]  # model name → seed → its checks.json (None: none)
 
 
 def _seed_checks(seed: int, checks: Mapping[str, Any] | None) -> str:
@@ -142,7 +142,7 @@ def ablation_section(summary: Mapping[str, Any], figure_png: bytes | None, check
     rows = headline_rows(summary)
     keys = threat_keys(summary)
     title = summary.get("caption") or summary["ablation"]
-    sentences = "".join(f"<li>{text(sentence)}</li>" for sentence in findings(summary))
+    sentences = "".join(f"<li>{text(sentence)}</li>" for sentence in findings(summary, checks))
     figure = ""
     if figure_png is not None:
         # wrapped: docutils refuses lines over 10,000 characters, and a URL parser drops the newlines
