@@ -486,3 +486,14 @@ def test_a_shorter_run_on_mnist5k_with_four_rows_is_compared_in_shape(tmp_path: 
     markdown = reproduction_texts(reproduction)["md"]
     assert "Shape only (values not compared)" in markdown and "4 of 8 published rows" in markdown
     assert "Per column: clean: agrees 0" in markdown
+
+
+@pytest.mark.parametrize(("regenerated", "same_sign", "word"), [(0.02, True, "same sign"), (-0.02, False, "other sign"),
+                                                                 (0.0, False, "no change")])
+def test_an_inconclusive_change_says_its_sign_and_zero_has_none(regenerated: float, same_sign: bool, word: str) -> None:
+    from newlogic.report.reproduction import PairChange
+    from newlogic.report.reproduction_render import change_text
+    from newlogic.report.vocabulary import INCONCLUSIVE
+
+    pair = PairChange("Baseline", "+ ReLog", 0.23, True, regenerated, (-0.05, 0.05), INCONCLUSIVE, same_sign)
+    assert change_text(pair, 3).endswith(f"inconclusive, {word}")

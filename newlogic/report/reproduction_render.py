@@ -64,7 +64,8 @@ def cell_text(comparison: CellComparison) -> str:
 
 def change_text(pair: PairChange, decimals: int) -> str:
     """``+23* → +8.0 [+2.0, +14.0] agrees``: the published change (its star when the rows are adjacent), the
-    regenerated one with its interval, and the label (``inconclusive, same sign``); ``—`` when not comparable."""
+    regenerated one with its interval, and the label (``inconclusive, same sign``, ``other sign``, or ``no change``
+    when the regenerated change is exactly 0, which has no sign); ``—`` when not comparable."""
     if pair.published is None or pair.label == NOT_COMPARABLE:
         return MISSING
     published = _points(pair.published, max(decimals - 2, 0)) + ("*" if pair.star else "")
@@ -72,7 +73,7 @@ def change_text(pair: PairChange, decimals: int) -> str:
         return f"{published} → {MISSING}"
     label = LABEL_TEXT[pair.label]
     if pair.label == INCONCLUSIVE:
-        label += ", same sign" if pair.same_sign else ", other sign"
+        label += ", no change" if pair.regenerated == 0 else ", same sign" if pair.same_sign else ", other sign"
     return f"{published} → {_points(pair.regenerated)}{_interval(pair.interval, signed=True)} {label}"
 
 
@@ -119,9 +120,9 @@ def caption_lines(reproduction: Reproduction) -> list[str]:
                          ", difference, ✓ when the published value (± half its last digit) lies inside the interval."))
     lines.append("Δ row: published change → regenerated change in points, per seed on the images both rows attacked, "
                  f"[95% interval, {_covers(seeds, paired=True)}]; agrees: the interval excludes 0 on the published "
-                 "side; inconclusive: it contains 0 (same sign: the point estimate has the published sign); "
-                 "opposite: it excludes 0 on the other side; — not comparable (equal published values or no shared "
-                 "images), never counted.")
+                 "side; inconclusive: it contains 0 (same sign: the point estimate has the published sign; no "
+                 "change: it is exactly 0); opposite: it excludes 0 on the other side; — not comparable (equal "
+                 "published values or no shared images), never counted.")
     lines.append("τ: Kendall's τ-b between the published values and the regenerated means, p: its exact one-sided "
                  "permutation p-value (all orderings of the rows).")
     norm, eps = table.worst_case
