@@ -10,10 +10,10 @@ from result_fixtures import fake_model_dir, fake_setting_result
 
 from newlogic.cli import main
 from newlogic.report.checks import write_checks
-from newlogic.report.findings import findings, headline_rows, weaker_attacks
+from newlogic.report.findings import baseline_comparison, findings, headline_rows, weaker_attacks
 from newlogic.report.html_page import landing_fragment, landing_rst, text
 from newlogic.report.summary import summarize, write_summary_json
-from newlogic.report.vocabulary import INCONCLUSIVE, MASKING_SUSPECTED, NO_MASKING_FOUND
+from newlogic.report.vocabulary import INCONCLUSIVE, MASKING_SUSPECTED, NO_MASKING_FOUND, WEAK_ATTACK
 from newlogic.store import paths
 
 INTERVALS = {0.05: (0.02, 0.10), 0.4: (0.3, 0.5), 0.9: (0.85, 0.95)}
@@ -72,6 +72,17 @@ def test_an_inconclusive_model_names_the_checks_that_could_not_decide() -> None:
     sentences = findings({**SUMMARY, "models": [model]}, {"relu": {0: record, 1: record}})
     assert f"{INCONCLUSIVE}: Baseline (flagged: probs_gap; undecided: adaptive_beats_standard)." in sentences
     assert "noise_0.3" not in " ".join(sentences)  # noise is not an attack
+
+
+def test_a_flag_that_only_marks_a_weak_cell_is_named_apart_from_masking() -> None:
+    """An FGSM cell weaker than PGD (severity weak attack) is no sign of masking: the sentence says which is which."""
+    model = _model("relu", "Baseline", 0.05, INCONCLUSIVE, ["one_step_above_iterative", "probs_gap"], fgsm=0.4)
+    record = {"flags": [{"check": "one_step_above_iterative", "severity": WEAK_ATTACK},
+                        {"check": "probs_gap", "severity": MASKING_SUSPECTED}],
+              "checks": [{"check": "zero_gradients", "status": INCONCLUSIVE}]}
+    sentences = findings({**SUMMARY, "models": [model]}, {"relu": {0: record}})
+    assert (f"{INCONCLUSIVE}: Baseline (flagged: probs_gap; cells marked {WEAK_ATTACK}: one_step_above_iterative; "
+            "undecided: zero_gradients).") in sentences
 
 
 def test_findings_count_the_reproduction_labels_of_every_column() -> None:
@@ -140,3 +151,20 @@ def test_a_summary_that_is_not_one_is_refused_in_one_line(tmp_path: Path, capsys
                  str(tmp_path / "l.rst")]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and str(bad) in error and "summary.json" in error
+
+
+def test_each_row_is_compared_with_the_first_and_an_upper_bound_is_not() -> None:
+    lower = _model("relu-low", "Low", 0.05, NO_MASKING_FOUND, [], fgsm=0.4)
+    models = [_model("relu", "Baseline", 0.4, NO_MASKING_FOUND, [], fgsm=0.4),
+              _model("ellipse", "+ Elliptical", 0.9, NO_MASKING_FOUND, [], fgsm=0.9),
+              _model("same", "+ Same", 0.4, NO_MASKING_FOUND, [], fgsm=0.4), lower,
+              _model("masked", "+ Masked", 0.9, MASKING_SUSPECTED, ["one_step_beats_iterative"], fgsm=0.9)]
+    rows = headline_rows({**SUMMARY, "models": models})
+    assert baseline_comparison(rows, ("Linf", 0.3)) == (
+        "L∞ ε=0.3 against Baseline (40.0 [30.0, 50.0] n=200): higher, intervals apart: + Elliptical (+50.0 points); "
+        "lower, intervals apart: Low (-35.0 points); within the intervals: + Same (+0.0 points); "
+        "an upper bound only, not compared: + Masked.")
+    assert baseline_comparison(rows, ("Linf", 0.3)) in findings({**SUMMARY, "models": models})
+    assert baseline_comparison(rows, ("L2", 2.0)) is None  # no row has that column
+    masked_first = headline_rows({**SUMMARY, "models": models[::-1]})  # a bound cannot be the reference
+    assert baseline_comparison(masked_first, ("Linf", 0.3)) is None

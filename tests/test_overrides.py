@@ -31,6 +31,9 @@ def test_a_named_run_writes_apart_from_the_default_results(tmp_path: Path) -> No
     outputs = re.findall(r"^\s+output: (.+)$", done.stdout + done.stderr, re.MULTILINE)
     files = [name.strip() for line in outputs for name in line.split(",")]
     assert files and all(name.startswith("results/runs/lr-sweep/") for name in files), files
+    for kind in ("log", "benchmark"):  # two runs' jobs never overwrite each other's logs and benchmarks
+        named = re.findall(rf"^\s+{kind}: (.+)$", done.stdout + done.stderr, re.MULTILINE)
+        assert named and all(name.strip().startswith(f"{kind}s/runs/lr-sweep/") for name in named), named
 
     bad = snakemake("-n", "--configfile", str(CONFIG), "--config", "run=a/b", cwd=tmp_path, check=False)
     assert bad.returncode != 0 and "run: breaks the schema's pattern" in bad.stderr and "(got 'a/b')" in bad.stderr

@@ -11,7 +11,11 @@ hand. Every number is a field of the summary (``docs/results.md`` "Study summary
   interval lies above the upper end of the worst case's at the same (threat model, ε): the two
   intervals do not overlap, so the attack left significantly more accuracy;
 - a model is *flagged* when its ``masking.verdict`` is not ``no masking found``; the checks named
-  are its ``masking.flags``.
+  are its ``masking.flags``;
+- against the ablation's first row (its baseline), at each (threat model, ε), a row's worst case is
+  *higher* or *lower* when the two pooled 95 % intervals do not overlap, and *within the intervals*
+  when they do; a row whose figure is only an upper bound (``upper_bound``: masking suspected) or
+  not a per-sample worst case is not compared, since the true worst case may lie anywhere below it.
 
 No torch.
 """
@@ -21,7 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from newlogic.attacks.catalog import NOISE
-from newlogic.report.vocabulary import INCONCLUSIVE, NO_MASKING_FOUND, NORMS, UPPER_BOUND_MARK, VERDICTS
+from newlogic.report.vocabulary import (
+    INCONCLUSIVE,
+    MASKING_SUSPECTED,
+    NO_MASKING_FOUND,
+    NORMS,
+    UPPER_BOUND_MARK,
+    VERDICTS,
+    WEAK_ATTACK,
+)
 
 # the summary's threat-model spelling (RobustBench's) → as tables and figures print it (vocabulary.NORMS)
 THREAT_LABELS = {name.robustbench: name.shown for name in NORMS.values()}
@@ -128,6 +140,40 @@ def _worst_case_sentence(rows: Sequence[HeadlineRow], key: tuple[str, float]) ->
             f"lowest {lowest.cells[key].text}.")
 
 
+def _compared(row: HeadlineRow, key: tuple[str, float]) -> Cell | None:
+    """The row's cell at ``key`` when it may be compared: a per-sample worst case, not an upper bound."""
+    cell = row.cells.get(key)
+    return cell if cell is not None and cell.method == "per_sample_worst_case" and not cell.upper_bound else None
+
+
+def baseline_comparison(rows: Sequence[HeadlineRow], key: tuple[str, float]) -> str | None:
+    """Each later row against the first (module docstring) at ``key``; None without two rows or a comparable first.
+
+    ``L∞ ε=0.1 against Baseline (34.0 [27.5, 41.0] n=200): higher, intervals apart: + Elliptical (+45.0 points);
+    within the intervals: + BCE.``
+    """
+    if len(rows) < 2 or (reference := _compared(rows[0], key)) is None:
+        return None
+    groups: dict[str, list[str]] = {"higher, intervals apart": [], "lower, intervals apart": [],
+                                    "within the intervals": [], "an upper bound only, not compared": []}
+    for row in rows[1:]:
+        if key not in row.cells:
+            continue
+        cell = _compared(row, key)
+        if cell is None:
+            groups["an upper bound only, not compared"].append(row.label)
+            continue
+        points = f"{100 * (cell.accuracy - reference.accuracy):+.1f} points"
+        if cell.low > reference.high:
+            groups["higher, intervals apart"].append(f"{row.label} ({points})")
+        elif cell.high < reference.low:
+            groups["lower, intervals apart"].append(f"{row.label} ({points})")
+        else:
+            groups["within the intervals"].append(f"{row.label} ({points})")
+    described = "; ".join(f"{name}: {', '.join(labels)}" for name, labels in groups.items() if labels)
+    return f"{threat_label(*key)} against {rows[0].label} ({reference.text}): {described}." if described else None
+
+
 def weaker_attacks(summary: Mapping[str, Any]) -> dict[str, list[str]]:
     """Attack setting → the labels of the models for which it is weaker than the worst case (module docstring)."""
     weaker: dict[str, list[str]] = {}
@@ -156,31 +202,52 @@ def _reproduction_sentence(reproduction: Mapping[str, Any]) -> str:
 CheckRecords = Mapping[str, Mapping[int, Mapping[str, Any] | None]]  # model name → seed → its checks.json (None: none)
 
 
-def undecided_checks(records: Mapping[int, Mapping[str, Any] | None]) -> list[str]:
-    """The checks that ran on a model's seeds but could not decide (status ``inconclusive``), each named once."""
+def _named_checks(records: Mapping[int, Mapping[str, Any] | None], entries: str, field: str, value: str) -> list[str]:
+    """The ``check`` of every entry of each seed's ``entries`` list (``checks``, ``flags``) whose ``field`` is
+    ``value``, each named once, in first-seen order."""
     names: list[str] = []
     for record in records.values():
-        for check in (record or {}).get("checks", []):
-            if check.get("status") == INCONCLUSIVE and check.get("check") not in names:
-                names.append(check["check"])
+        for entry in (record or {}).get(entries, []):
+            if entry.get(field) == value and entry.get("check") not in names:
+                names.append(entry["check"])
     return names
 
 
+def undecided_checks(records: Mapping[int, Mapping[str, Any] | None]) -> list[str]:
+    """The checks that ran on a model's seeds but could not decide (status ``inconclusive``), each named once."""
+    return _named_checks(records, "checks", "status", INCONCLUSIVE)
+
+
+def flagging_checks(records: Mapping[int, Mapping[str, Any] | None], severity: str) -> list[str]:
+    """The checks that raised a flag of ``severity`` on any of a model's seeds, each named once."""
+    return _named_checks(records, "flags", "severity", severity)
+
+
 def _why(row: "HeadlineRow", checks: CheckRecords) -> str:
-    """``(flagged: …; undecided: …)`` for a row whose verdict is not ``no masking found``; empty when neither."""
-    parts = [f"flagged: {', '.join(row.flags)}"] if row.flags else []
-    undecided = undecided_checks(checks.get(row.name, {}))
+    """``(flagged: …; cells marked weak attack: …; undecided: …)`` for a row whose verdict is not ``no masking
+    found``; empty when none. With the runs' checks.json, a flag that only marks its cell a weak attack is named
+    apart from one that suspects masking (a weaker FGSM cell says nothing about the model)."""
+    records = checks.get(row.name, {})
+    recorded = any((record or {}).get("flags") for record in records.values())
+    masking = flagging_checks(records, MASKING_SUSPECTED) if recorded else list(row.flags)
+    weak = flagging_checks(records, WEAK_ATTACK)
+    parts = [f"flagged: {', '.join(masking)}"] if masking else []
+    if weak:
+        parts.append(f"cells marked {WEAK_ATTACK}: {', '.join(weak)}")
+    undecided = undecided_checks(records)
     if undecided:
         parts.append(f"undecided: {', '.join(undecided)}")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
 def findings(summary: Mapping[str, Any], checks: CheckRecords | None = None) -> list[str]:
-    """The ablation's findings as sentences: worst cases per (threat, ε), weak attacks, the verdicts with the
-    checks that flagged or could not decide them (from ``checks``, the runs' verified checks.json), the
-    reproduction."""
+    """The ablation's findings as sentences: worst cases per (threat, ε), each row against the first, weak attacks,
+    the verdicts with the checks that flagged or could not decide them (from ``checks``, the runs' verified
+    checks.json), the reproduction."""
     rows = headline_rows(summary)
-    sentences = [_worst_case_sentence(rows, key) for key in threat_keys(summary)]
+    keys = threat_keys(summary)
+    sentences = [_worst_case_sentence(rows, key) for key in keys]
+    sentences += [sentence for key in keys if (sentence := baseline_comparison(rows, key)) is not None]
     weaker = weaker_attacks(summary)
     everyone = len(rows)
     for setting, labels in weaker.items():

@@ -10,6 +10,8 @@ from newlogic.figure_catalog import ROBUSTNESS_FIGURE as ROBUSTNESS_FIGURE
 from newlogic.figure_catalog import figures_of
 
 RESULTS_DIR = "results"
+LOGS_DIR = "logs"  # each job's log (the workflow's ``log:``)
+BENCHMARKS_DIR = "benchmarks"  # each job's time and memory (the workflow's ``benchmark:``)
 RUN_DIR = "{results}/runs/{run}"  # a named run (workflow config `run`): a sweep's points never share a directory
 MODEL_DIR = "{results}/models/{dataset}/{model}/seed{seed}"
 RESULT_JSON = "{results}/attacks/{dataset}/{model}/seed{seed}/{setting}.json"
@@ -39,7 +41,13 @@ DIVERGED_FILE = "diverged.json"  # written instead of metrics.json when a loss o
 
 def results_dir(run: str | None = None) -> str:
     """Where a workflow run writes: ``results``, or ``results/runs/{run}`` for a named run."""
-    return RESULTS_DIR if run is None else RUN_DIR.format(results=RESULTS_DIR, run=run)
+    return run_scoped(RESULTS_DIR, run)
+
+
+def run_scoped(top: str, run: str | None) -> str:
+    """``top`` (``RESULTS_DIR``, ``LOGS_DIR``, ``BENCHMARKS_DIR``), or ``top/runs/{run}`` for a named run: two
+    configs that share model names never write each other's results, logs or benchmarks."""
+    return top if run is None else RUN_DIR.format(results=top, run=run)
 
 
 def model_dir(results: Path | str, dataset: str, model: str, seed: int) -> Path:

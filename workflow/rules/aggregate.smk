@@ -16,7 +16,7 @@ rule config_json:
     output:
         CONFIG_JSON,
     log:
-        "logs/config_json.log",  # nothing to log: the file is written in this process
+        LOGS + "/config_json.log",  # nothing to log: the file is written in this process
     run:
         atomic_write_text(Path(output[0]), CONFIG_TEXT)
 
@@ -36,9 +36,9 @@ rule aggregate:
         tex=paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext="tex"),
         summary=paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext=paths.SUMMARY_EXT),
     log:
-        "logs/aggregate/{ablation}.log",
+        LOGS + "/aggregate/{ablation}.log",
     benchmark:
-        "benchmarks/aggregate/{ablation}.tsv"
+        BENCHMARKS + "/aggregate/{ablation}.tsv"
     conda:
         "../envs/newlogic.yaml"
     params:
@@ -77,9 +77,9 @@ rule reproduction:
         ),
         pdf=f"{ABLATION_FIGURES_DIR}/{paths.REPRODUCTION_FIGURE}.pdf",
     log:
-        "logs/reproduction/{ablation}.log",
+        LOGS + "/reproduction/{ablation}.log",
     benchmark:
-        "benchmarks/reproduction/{ablation}.tsv"
+        BENCHMARKS + "/reproduction/{ablation}.tsv"
     conda:
         "../envs/newlogic.yaml"
     params:

@@ -10,9 +10,9 @@ rule depth:
     output:
         DEPTH_JSON,
     log:
-        "logs/depth.log",
+        LOGS + "/depth.log",
     benchmark:
-        "benchmarks/depth.tsv"
+        BENCHMARKS + "/depth.tsv"
     conda:
         "../envs/newlogic.yaml"
     shell:

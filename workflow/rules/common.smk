@@ -17,6 +17,8 @@ from newlogic.errors import UserError
 from newlogic.report.published import resolve_mapping
 
 RESULTS = paths.results_dir(STUDY.run)
+LOGS = paths.run_scoped(paths.LOGS_DIR, STUDY.run)
+BENCHMARKS = paths.run_scoped(paths.BENCHMARKS_DIR, STUDY.run)
 DATASET = STUDY.dataset
 ABLATIONS = STUDY.ablations
 try:  # ablations with a published counterpart (newlogic.report.published): its mapping must hold on their models

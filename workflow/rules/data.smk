@@ -17,9 +17,9 @@ rule download_dataset:
     output:
         touch(f"{STUDY.data_dir}/.{{dataset}}.downloaded"),
     log:
-        "logs/download/{dataset}.log",
+        LOGS + "/download/{dataset}.log",
     benchmark:
-        "benchmarks/download/{dataset}.tsv"
+        BENCHMARKS + "/download/{dataset}.tsv"
     conda:
         "../envs/newlogic.yaml"
     params:

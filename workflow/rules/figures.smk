@@ -29,9 +29,9 @@ rule figures_model:
         },
         **{f"{entry.name}_pdf": f"{MODEL_FIGURES_DIR}/{entry.name}.pdf" for entry in figures_of(MODEL)},
     log:
-        "logs/figures/{dataset}/{model}/seed{seed}.log",
+        LOGS + "/figures/{dataset}/{model}/seed{seed}.log",
     benchmark:
-        "benchmarks/figures/{dataset}/{model}/seed{seed}.tsv"
+        BENCHMARKS + "/figures/{dataset}/{model}/seed{seed}.tsv"
     conda:
         "../envs/newlogic.yaml"
     resources:
@@ -69,9 +69,9 @@ rule figures_ablation:
         },
         **{f"{entry.name}_pdf": f"{ABLATION_FIGURES_DIR}/{entry.name}.pdf" for entry in figures_of(ABLATION)},
     log:
-        "logs/figures/{ablation}.log",
+        LOGS + "/figures/{ablation}.log",
     benchmark:
-        "benchmarks/figures/{ablation}.tsv"
+        BENCHMARKS + "/figures/{ablation}.tsv"
     conda:
         "../envs/newlogic.yaml"
     params:
@@ -96,9 +96,9 @@ rule figures_depth:
         ),
         pdf=f"{DEPTH_FIGURES_DIR}/{DEPTH_FIGURE}.pdf",
     log:
-        "logs/figures/depth.log",
+        LOGS + "/figures/depth.log",
     benchmark:
-        "benchmarks/figures/depth.tsv"
+        BENCHMARKS + "/figures/depth.tsv"
     conda:
         "../envs/newlogic.yaml"
     params:

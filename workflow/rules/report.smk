@@ -31,9 +31,9 @@ rule landing:
         ],
         pdf=[f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{ROBUSTNESS_FIGURE}.pdf" for name in ABLATIONS],
     log:
-        "logs/landing.log",
+        LOGS + "/landing.log",
     benchmark:
-        "benchmarks/landing.tsv"
+        BENCHMARKS + "/landing.tsv"
     conda:
         "../envs/newlogic.yaml"
     params:

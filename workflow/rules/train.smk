@@ -16,9 +16,9 @@ rule train:
         metrics=MODEL_METRICS,
         weights=MODEL_WEIGHTS,
     log:
-        "logs/train/{dataset}/{model}/seed{seed}.log",
+        LOGS + "/train/{dataset}/{model}/seed{seed}.log",
     benchmark:
-        "benchmarks/train/{dataset}/{model}/seed{seed}.tsv"
+        BENCHMARKS + "/train/{dataset}/{model}/seed{seed}.tsv"
     conda:
         "../envs/newlogic.yaml"
     threads: 1
