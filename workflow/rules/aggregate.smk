@@ -16,7 +16,7 @@ rule config_json:
     output:
         CONFIG_JSON,
     log:
-        LOGS + "/config_json.log",  # nothing to log: the file is written in this process
+        logged("config_json.log"),  # nothing to log: the file is written in this process
     run:
         atomic_write_text(Path(output[0]), CONFIG_TEXT)
 
@@ -36,9 +36,9 @@ rule aggregate:
         tex=paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext="tex"),
         summary=paths.TABLE.format(results=RESULTS, ablation="{ablation}", ext=paths.SUMMARY_EXT),
     log:
-        LOGS + "/aggregate/{ablation}.log",
+        logged("aggregate/{ablation}.log"),
     benchmark:
-        BENCHMARKS + "/aggregate/{ablation}.tsv"
+        benchmarked("aggregate/{ablation}.tsv")
     conda:
         "../envs/newlogic.yaml"
     params:
@@ -77,9 +77,9 @@ rule reproduction:
         ),
         pdf=f"{ABLATION_FIGURES_DIR}/{paths.REPRODUCTION_FIGURE}.pdf",
     log:
-        LOGS + "/reproduction/{ablation}.log",
+        logged("reproduction/{ablation}.log"),
     benchmark:
-        BENCHMARKS + "/reproduction/{ablation}.tsv"
+        benchmarked("reproduction/{ablation}.tsv")
     conda:
         "../envs/newlogic.yaml"
     params:

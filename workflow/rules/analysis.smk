@@ -10,9 +10,9 @@ rule depth:
     output:
         DEPTH_JSON,
     log:
-        LOGS + "/depth.log",
+        logged("depth.log"),
     benchmark:
-        BENCHMARKS + "/depth.tsv"
+        benchmarked("depth.tsv")
     conda:
         "../envs/newlogic.yaml"
     shell:

@@ -20,9 +20,9 @@ for index, (settings, models) in enumerate(evaluation_groups()):
             noise=update(NOISE_JSON),
             checks=CHECKS_JSON,
         log:
-            LOGS + "/evaluate/{dataset}/{model}/seed{seed}.log",
+            logged("evaluate/{dataset}/{model}/seed{seed}.log"),
         benchmark:
-            BENCHMARKS + "/evaluate/{dataset}/{model}/seed{seed}.tsv"
+            benchmarked("evaluate/{dataset}/{model}/seed{seed}.tsv")
         wildcard_constraints:
             model="|".join(re.escape(model) for model in models),
         conda:

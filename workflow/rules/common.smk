@@ -17,8 +17,6 @@ from newlogic.errors import UserError
 from newlogic.report.published import resolve_mapping
 
 RESULTS = paths.results_dir(STUDY.run)
-LOGS = paths.run_scoped(paths.LOGS_DIR, STUDY.run)
-BENCHMARKS = paths.run_scoped(paths.BENCHMARKS_DIR, STUDY.run)
 DATASET = STUDY.dataset
 ABLATIONS = STUDY.ablations
 try:  # ablations with a published counterpart (newlogic.report.published): its mapping must hold on their models
@@ -49,6 +47,16 @@ wildcard_constraints:
     model="[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*",
     seed=r"\d+",
     setting="|".join(re.escape(setting) for setting in STUDY.attacks),
+
+
+def logged(path):
+    """A job's log `path` in the run's logs folder: logs/, or logs/runs/<run>/ for a named run."""
+    return os.path.join(paths.run_scoped(paths.LOGS_DIR, STUDY.run), path)
+
+
+def benchmarked(path):
+    """A job's benchmark `path` in the run's benchmarks folder: benchmarks/, or benchmarks/runs/<run>/."""
+    return os.path.join(paths.run_scoped(paths.BENCHMARKS_DIR, STUDY.run), path)
 
 
 def model_dir(wildcards):

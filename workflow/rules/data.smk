@@ -17,9 +17,9 @@ rule download_dataset:
     output:
         touch(f"{STUDY.data_dir}/.{{dataset}}.downloaded"),
     log:
-        LOGS + "/download/{dataset}.log",
+        logged("download/{dataset}.log"),
     benchmark:
-        BENCHMARKS + "/download/{dataset}.tsv"
+        benchmarked("download/{dataset}.tsv")
     conda:
         "../envs/newlogic.yaml"
     params:

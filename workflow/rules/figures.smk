@@ -29,9 +29,9 @@ rule figures_model:
         },
         **{f"{entry.name}_pdf": f"{MODEL_FIGURES_DIR}/{entry.name}.pdf" for entry in figures_of(MODEL)},
     log:
-        LOGS + "/figures/{dataset}/{model}/seed{seed}.log",
+        logged("figures/{dataset}/{model}/seed{seed}.log"),
     benchmark:
-        BENCHMARKS + "/figures/{dataset}/{model}/seed{seed}.tsv"
+        benchmarked("figures/{dataset}/{model}/seed{seed}.tsv")
     conda:
         "../envs/newlogic.yaml"
     resources:
@@ -69,9 +69,9 @@ rule figures_ablation:
         },
         **{f"{entry.name}_pdf": f"{ABLATION_FIGURES_DIR}/{entry.name}.pdf" for entry in figures_of(ABLATION)},
     log:
-        LOGS + "/figures/{ablation}.log",
+        logged("figures/{ablation}.log"),
     benchmark:
-        BENCHMARKS + "/figures/{ablation}.tsv"
+        benchmarked("figures/{ablation}.tsv")
     conda:
         "../envs/newlogic.yaml"
     params:
@@ -96,9 +96,9 @@ rule figures_depth:
         ),
         pdf=f"{DEPTH_FIGURES_DIR}/{DEPTH_FIGURE}.pdf",
     log:
-        LOGS + "/figures/depth.log",
+        logged("figures/depth.log"),
     benchmark:
-        BENCHMARKS + "/figures/depth.tsv"
+        benchmarked("figures/depth.tsv")
     conda:
         "../envs/newlogic.yaml"
     params:

@@ -31,9 +31,9 @@ rule landing:
         ],
         pdf=[f"{ABLATION_FIGURES_DIR.format(ablation=name)}/{ROBUSTNESS_FIGURE}.pdf" for name in ABLATIONS],
     log:
-        LOGS + "/landing.log",
+        logged("landing.log"),
     benchmark:
-        BENCHMARKS + "/landing.tsv"
+        benchmarked("landing.tsv")
     conda:
         "../envs/newlogic.yaml"
     params:

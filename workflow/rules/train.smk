@@ -16,9 +16,9 @@ rule train:
         metrics=MODEL_METRICS,
         weights=MODEL_WEIGHTS,
     log:
-        LOGS + "/train/{dataset}/{model}/seed{seed}.log",
+        logged("train/{dataset}/{model}/seed{seed}.log"),
     benchmark:
-        BENCHMARKS + "/train/{dataset}/{model}/seed{seed}.tsv"
+        benchmarked("train/{dataset}/{model}/seed{seed}.tsv")
     conda:
         "../envs/newlogic.yaml"
     threads: 1
