@@ -9,6 +9,7 @@ import yaml
 from test_workflow import REPO, planned_jobs, snakemake
 
 from newlogic.spec import canonical_name, parse_model_name
+from newlogic.store import paths
 from newlogic.study import ablations
 from newlogic.study_loader import load_study
 from newlogic.training.options import resolve_options
@@ -121,11 +122,12 @@ def test_dry_run_of_every_shipped_config_lists_its_models_and_attacks(tmp_path: 
     config = yaml.safe_load(path.read_text())
     header = path.read_text().splitlines()[0]
     assert header.startswith("#")  # each config says what it is in its header
+    results = paths.results_dir(config.get("run"))  # results/, or results/runs/<run>/ for a named run
     for ablation in ablations(config).values():
         for entry in ablation.models:
-            assert f"results/models/{config['dataset']}/{entry.name}/seed0/metrics.json" in output, entry.name
+            assert f"{results}/models/{config['dataset']}/{entry.name}/seed0/metrics.json" in output, entry.name
             for setting in ablation.settings:
-                assert f"results/attacks/{config['dataset']}/{entry.name}/seed0/{setting}.json" in output, setting
+                assert f"{results}/attacks/{config['dataset']}/{entry.name}/seed0/{setting}.json" in output, setting
         assert ablation.caption, ablation.name  # the table says which definitions it uses
     jobs = planned_jobs(output)
     models = {entry.name for ablation in ablations(config).values() for entry in ablation.models}
