@@ -30,6 +30,7 @@ from newlogic.report.vocabulary import (
     MASKING_SUSPECTED,
     NO_MASKING_FOUND,
     NORMS,
+    PER_SAMPLE_WORST_CASE,
     UPPER_BOUND_MARK,
     VERDICTS,
     WEAK_ATTACK,
@@ -143,7 +144,7 @@ def _worst_case_sentence(rows: Sequence[HeadlineRow], key: tuple[str, float]) ->
 def _compared(row: HeadlineRow, key: tuple[str, float]) -> Cell | None:
     """The row's cell at ``key`` when it may be compared: a per-sample worst case, not an upper bound."""
     cell = row.cells.get(key)
-    return cell if cell is not None and cell.method == "per_sample_worst_case" and not cell.upper_bound else None
+    return cell if cell is not None and cell.method == PER_SAMPLE_WORST_CASE and not cell.upper_bound else None
 
 
 def baseline_comparison(rows: Sequence[HeadlineRow], key: tuple[str, float]) -> str | None:
@@ -179,7 +180,7 @@ def weaker_attacks(summary: Mapping[str, Any]) -> dict[str, list[str]]:
     weaker: dict[str, list[str]] = {}
     for model in summary["models"]:
         cases = {(entry["threat_model"], float(entry["eps"])): entry for entry in model["robust_acc"]
-                 if entry["method"] == "per_sample_worst_case"}
+                 if entry["method"] == PER_SAMPLE_WORST_CASE}
         for attack in model["attacks"]:
             if attack.get("eps") is None or attack.get("kind") == NOISE:
                 continue
