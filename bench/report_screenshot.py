@@ -6,7 +6,7 @@ scripts and the landing view (``#nl-landing``, ``newlogic.report.html_page``), a
 viewport, with no click, as ``docs/report-landing.png``. Prints ``name value`` lines: the report's
 size in bytes and the screenshot's path.
 
-    .venv/bin/python bench/report_screenshot.py [--report results/report.html] [--out docs/report-landing.png]
+    .venv-test/bin/python bench/report_screenshot.py [--report results/report.html] [--out docs/report-landing.png]
 """
 
 import argparse

@@ -18,7 +18,7 @@ the verified collector (``newlogic.report.collect``, issue 22 item 4).
 Run as a script, it trains its tiny model (digits, 1 epoch), runs every case and prints
 ``bad_inputs_clean N/M`` and ``injection_blocked N/M`` (exit 1 unless all are clean)::
 
-    OMP_NUM_THREADS=1 .venv/bin/python tests/bad_inputs_campaign.py
+    OMP_NUM_THREADS=1 .venv-test/bin/python tests/bad_inputs_campaign.py
 """
 
 import contextlib

@@ -69,7 +69,7 @@ def preflight(profile: Path | str, config_file: Path | str, results_dir: Path | 
               srun: bool = True, as_json: bool = False) -> tuple[str, bool]:
     """``newlogic preflight``: (the report, whether anything blocks) for a profile and a workflow config."""
     if find_spec("snakemake_executor_plugin_slurm") is None:
-        raise UserError("newlogic preflight needs snakemake and its slurm plugin: pip install -e '.[workflow]'")
+        raise UserError("newlogic preflight needs snakemake and its slurm plugin: pip install -e '.[slurm]'")
     settings = load_profile(profile)
     config, problem = prepared_config(config_file)
     context = Context(settings, config, Path(results_dir), srun=srun, config_problem=problem)
