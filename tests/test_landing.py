@@ -166,5 +166,22 @@ def test_each_row_is_compared_with_the_first_and_an_upper_bound_is_not() -> None
         "an upper bound only, not compared: + Masked.")
     assert baseline_comparison(rows, ("Linf", 0.3)) in findings({**SUMMARY, "models": models})
     assert baseline_comparison(rows, ("L2", 2.0)) is None  # no row has that column
-    masked_first = headline_rows({**SUMMARY, "models": models[::-1]})  # a bound cannot be the reference
-    assert baseline_comparison(masked_first, ("Linf", 0.3)) is None
+
+
+def test_an_upper_bound_is_compared_only_the_way_it_cannot_overturn() -> None:
+    """A bounded baseline: a row wholly above it is higher (the truth lies at or below the bound), nothing else."""
+    models = [_model("relu", "Baseline", 0.4, MASKING_SUSPECTED, ["not_converged"], fgsm=0.4),
+              _model("ellipse", "+ Elliptical", 0.9, NO_MASKING_FOUND, [], fgsm=0.9),
+              _model("same", "+ Same", 0.4, NO_MASKING_FOUND, [], fgsm=0.4),
+              _model("low", "Low", 0.05, NO_MASKING_FOUND, [], fgsm=0.4),
+              _model("masked", "+ Masked", 0.9, MASKING_SUSPECTED, ["not_converged"], fgsm=0.9)]
+    rows = headline_rows({**SUMMARY, "models": models})
+    assert baseline_comparison(rows, ("Linf", 0.3)) == (
+        "L∞ ε=0.3 against Baseline (≤ 40.0 [30.0, 50.0] n=200): higher, intervals apart: + Elliptical (+50.0 points); "
+        "not compared with the baseline's upper bound: + Same (+0.0 points), Low (-35.0 points); "
+        "an upper bound only, not compared: + Masked.")
+    low_masked = headline_rows({**SUMMARY, "models": [
+        _model("relu", "Baseline", 0.4, NO_MASKING_FOUND, [], fgsm=0.4),
+        _model("low", "Low", 0.05, MASKING_SUSPECTED, ["not_converged"], fgsm=0.4)]})
+    assert baseline_comparison(low_masked, ("Linf", 0.3)) == (  # a bound wholly below the baseline is lower
+        "L∞ ε=0.3 against Baseline (40.0 [30.0, 50.0] n=200): lower, intervals apart: Low (-35.0 points).")

@@ -14,8 +14,10 @@ hand. Every number is a field of the summary (``docs/results.md`` "Study summary
   are its ``masking.flags``;
 - against the ablation's first row (its baseline), at each (threat model, ε), a row's worst case is
   *higher* or *lower* when the two pooled 95 % intervals do not overlap, and *within the intervals*
-  when they do; a row whose figure is only an upper bound (``upper_bound``: masking suspected) or
-  not a per-sample worst case is not compared, since the true worst case may lie anywhere below it.
+  when they do. An upper bound (``upper_bound``: masking suspected; the true worst case may lie
+  anywhere below it) is compared one way only: a row whose interval lies wholly above a bounded
+  baseline's is *higher*, and a bounded row whose interval lies wholly below the baseline's is *lower*;
+  any other pair with a bound is not compared, nor is a figure that is not a per-sample worst case.
 
 No torch.
 """
@@ -141,36 +143,49 @@ def _worst_case_sentence(rows: Sequence[HeadlineRow], key: tuple[str, float]) ->
             f"lowest {lowest.cells[key].text}.")
 
 
-def _compared(row: HeadlineRow, key: tuple[str, float]) -> Cell | None:
-    """The row's cell at ``key`` when it may be compared: a per-sample worst case, not an upper bound."""
+ROW_NOT_COMPARED = "an upper bound only, not compared"
+REFERENCE_NOT_COMPARED = "not compared with the baseline's upper bound"
+
+
+def _worst_case_cell(row: HeadlineRow, key: tuple[str, float]) -> Cell | None:
+    """The row's cell at ``key`` when it is a per-sample worst case (an upper bound or not)."""
     cell = row.cells.get(key)
-    return cell if cell is not None and cell.method == PER_SAMPLE_WORST_CASE and not cell.upper_bound else None
+    return cell if cell is not None and cell.method == PER_SAMPLE_WORST_CASE else None
+
+
+def comparison_with(reference: Cell, cell: Cell | None) -> str:
+    """The group of ``cell`` against the baseline's ``reference`` (module docstring): an upper bound lets
+    only the conclusion it cannot overturn through (the true value of a bound lies at or below it)."""
+    if cell is None:
+        return ROW_NOT_COMPARED
+    if cell.low > reference.high and not cell.upper_bound:
+        return "higher, intervals apart"
+    if cell.high < reference.low and not reference.upper_bound:
+        return "lower, intervals apart"
+    if cell.upper_bound:
+        return ROW_NOT_COMPARED
+    return REFERENCE_NOT_COMPARED if reference.upper_bound else "within the intervals"
 
 
 def baseline_comparison(rows: Sequence[HeadlineRow], key: tuple[str, float]) -> str | None:
-    """Each later row against the first (module docstring) at ``key``; None without two rows or a comparable first.
+    """Each later row against the first (module docstring) at ``key``; None without two rows or a first
+    row with a per-sample worst case there.
 
     ``L∞ ε=0.1 against Baseline (34.0 [27.5, 41.0] n=200): higher, intervals apart: + Elliptical (+45.0 points);
     within the intervals: + BCE.``
     """
-    if len(rows) < 2 or (reference := _compared(rows[0], key)) is None:
+    if len(rows) < 2 or (reference := _worst_case_cell(rows[0], key)) is None:
         return None
     groups: dict[str, list[str]] = {"higher, intervals apart": [], "lower, intervals apart": [],
-                                    "within the intervals": [], "an upper bound only, not compared": []}
+                                    "within the intervals": [], REFERENCE_NOT_COMPARED: [], ROW_NOT_COMPARED: []}
     for row in rows[1:]:
         if key not in row.cells:
             continue
-        cell = _compared(row, key)
-        if cell is None:
-            groups["an upper bound only, not compared"].append(row.label)
-            continue
-        points = f"{100 * (cell.accuracy - reference.accuracy):+.1f} points"
-        if cell.low > reference.high:
-            groups["higher, intervals apart"].append(f"{row.label} ({points})")
-        elif cell.high < reference.low:
-            groups["lower, intervals apart"].append(f"{row.label} ({points})")
-        else:
-            groups["within the intervals"].append(f"{row.label} ({points})")
+        cell = _worst_case_cell(row, key)
+        group = comparison_with(reference, cell)
+        points = (f" ({100 * (cell.accuracy - reference.accuracy):+.1f} points)"
+                  if cell is not None and group != ROW_NOT_COMPARED else "")
+        groups[group].append(f"{row.label}{points}")
     described = "; ".join(f"{name}: {', '.join(labels)}" for name, labels in groups.items() if labels)
     return f"{threat_label(*key)} against {rows[0].label} ({reference.text}): {described}." if described else None
 
