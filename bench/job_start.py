@@ -11,7 +11,7 @@ reached ``main()`` and stops (so nothing is trained). It prints, best of ``--rou
     job_start_target_met     1 when job_start_seconds <= import_seconds_torch + 1
 
 Needs the local cluster (``bash cluster/local-slurm/start.sh`` as root). Run it on a quiet
-machine: ``.venv-test/bin/python bench/job_start.py [--repo DIR]`` (``--repo``: another checkout to measure,
+machine: ``.venv-slurm/bin/python bench/job_start.py [--repo DIR]`` (``--repo``: another checkout to measure,
 e.g. an older commit, run with this interpreter).
 """
 

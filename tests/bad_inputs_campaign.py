@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_datasets import write_fake_cifar10, write_fake_mnist  # noqa: E402
+from slurm_venv import slurm_environ, slurm_snakemake  # noqa: E402
 
 from newlogic.cli import main  # noqa: E402
 from newlogic.errors import UserError  # noqa: E402
@@ -511,9 +512,11 @@ def dry_run(text: Callable[[], str], *, env: dict[str, str] | None = None, profi
         path.write_text(text())
 
         def probe() -> int:
-            command = [str(SNAKEMAKE), "-n", "--snakefile", str(ROOT / "Snakefile"), "--configfile", str(path)]
+            command = [*(slurm_snakemake() if profile else [str(SNAKEMAKE)]), "-n", "--snakefile",
+                       str(ROOT / "Snakefile"), "--configfile", str(path)]
             command += ["--profile", str(ROOT / profile)] if profile else []
-            done = subprocess.run(command, cwd=case_dir, env={**os.environ, **(env or {})}, capture_output=True,
+            environ = slurm_environ() if profile else dict(os.environ)  # a profile's executor plugin: .venv-slurm
+            done = subprocess.run(command, cwd=case_dir, env={**environ, **(env or {})}, capture_output=True,
                                   text=True, timeout=600)
             lines = [line for line in (done.stderr + done.stdout).splitlines()
                      if line.strip() and not line.startswith(BANNER)]

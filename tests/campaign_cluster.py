@@ -22,6 +22,7 @@ from typing import Any
 from unittest import mock
 
 from bad_inputs_campaign import DEMO_CONFIG, Build, Case, Workspace
+from slurm_venv import use_slurm_plugin
 
 from newlogic import preflight
 from newlogic.errors import UserError
@@ -57,6 +58,7 @@ def _profile(text: str, where: str = "path") -> Build:
         def probe() -> int:
             from newlogic.cli import main
 
+            use_slurm_plugin()
             variables = {"HOME": str(home), "XDG_CONFIG_HOME": str(xdg) if where == "xdg" else ""}
             with mock.patch.dict(os.environ, variables):
                 try:
@@ -82,6 +84,7 @@ def _findings(check: Callable[[preflight.Context], Any], jobs: dict[str, dict[st
     """Run one check on canned Slurm answers (stdout, exit 0) and the demo config; what is not ``ok`` goes to stderr."""
     def build(_workspace: Workspace, case_dir: Path) -> Callable[[], int]:
         def probe() -> int:
+            use_slurm_plugin()
             settings = preflight.ClusterSettings("profile p", "squeue", True, jobs, ("gpu",))
             config, _problem = preflight.prepared_config(DEMO_CONFIG)
             context = preflight.Context(settings, config, case_dir / "results")
@@ -186,6 +189,7 @@ def _bad_partition_submits_nothing(_workspace: Workspace, case_dir: Path) -> Cal
                                         "default-resources:\n  slurm_partition: nosuch\n  runtime: 10\n")
 
     def probe() -> int:
+        use_slurm_plugin()
         text, blocked = preflight.preflight(folder, DEMO_CONFIG, case_dir / "results", srun=True)
         sys.stderr.write("".join(line + "\n" for line in text.splitlines() if not line.startswith(("[ok]", "pre"))))
         listed = subprocess.run(["squeue", "--noheader", "--states=all", "--format=%j|%Z"], capture_output=True,

@@ -14,11 +14,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from slurm_venv import use_slurm_plugin
 from snakemake.cli import main as snakemake_main
 from snakemake.executors import dryrun
 from snakemake.iocontainers import ResourceList
 from snakemake.resources import GroupResources
-from snakemake_executor_plugin_slurm.utils import set_gres_string
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_RULES = {"train", "figures_model"}  # and every evaluate rule (evaluate, evaluate_2, ...)
@@ -41,6 +41,9 @@ def cluster_resources(job: Any) -> dict[str, Any]:
 
 def submissions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str) -> Counter:
     """(rules, partition, sbatch GPU arguments, mem_mb) of every job the profile would submit, counted."""
+    use_slurm_plugin()  # from .venv-slurm: the tests' own environment holds no executor plugin
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
     jobs: list[Any] = []
     run_job = dryrun.Executor.run_job
     monkeypatch.setattr(dryrun.Executor, "run_job", lambda self, job: (jobs.append(job), run_job(self, job))[1])

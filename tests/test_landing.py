@@ -153,12 +153,19 @@ def test_a_summary_that_is_not_one_is_refused_in_one_line(tmp_path: Path, capsys
     assert error.count("\n") == 0 and str(bad) in error and "summary.json" in error
 
 
+def _rows_around_a_baseline(baseline_failed: list[str], masked_failed: list[str]) -> list[dict]:
+    """A Baseline at 0.4 (masking suspected when ``baseline_failed``), then rows far above, level, far below, and
+    far above but masked (``masked_failed``)."""
+    baseline_verdict = MASKING_SUSPECTED if baseline_failed else NO_MASKING_FOUND
+    return [_model("relu", "Baseline", 0.4, baseline_verdict, baseline_failed, fgsm=0.4),
+            _model("ellipse", "+ Elliptical", 0.9, NO_MASKING_FOUND, [], fgsm=0.9),
+            _model("same", "+ Same", 0.4, NO_MASKING_FOUND, [], fgsm=0.4),
+            _model("low", "Low", 0.05, NO_MASKING_FOUND, [], fgsm=0.4),
+            _model("masked", "+ Masked", 0.9, MASKING_SUSPECTED, masked_failed, fgsm=0.9)]
+
+
 def test_each_row_is_compared_with_the_first_and_an_upper_bound_is_not() -> None:
-    lower = _model("relu-low", "Low", 0.05, NO_MASKING_FOUND, [], fgsm=0.4)
-    models = [_model("relu", "Baseline", 0.4, NO_MASKING_FOUND, [], fgsm=0.4),
-              _model("ellipse", "+ Elliptical", 0.9, NO_MASKING_FOUND, [], fgsm=0.9),
-              _model("same", "+ Same", 0.4, NO_MASKING_FOUND, [], fgsm=0.4), lower,
-              _model("masked", "+ Masked", 0.9, MASKING_SUSPECTED, ["one_step_beats_iterative"], fgsm=0.9)]
+    models = _rows_around_a_baseline([], ["one_step_beats_iterative"])
     rows = headline_rows({**SUMMARY, "models": models})
     assert baseline_comparison(rows, ("Linf", 0.3)) == (
         "L∞ ε=0.3 against Baseline (40.0 [30.0, 50.0] n=200): higher, intervals apart: + Elliptical (+50.0 points); "
@@ -170,12 +177,7 @@ def test_each_row_is_compared_with_the_first_and_an_upper_bound_is_not() -> None
 
 def test_an_upper_bound_is_compared_only_the_way_it_cannot_overturn() -> None:
     """A bounded baseline: a row wholly above it is higher (the truth lies at or below the bound), nothing else."""
-    models = [_model("relu", "Baseline", 0.4, MASKING_SUSPECTED, ["not_converged"], fgsm=0.4),
-              _model("ellipse", "+ Elliptical", 0.9, NO_MASKING_FOUND, [], fgsm=0.9),
-              _model("same", "+ Same", 0.4, NO_MASKING_FOUND, [], fgsm=0.4),
-              _model("low", "Low", 0.05, NO_MASKING_FOUND, [], fgsm=0.4),
-              _model("masked", "+ Masked", 0.9, MASKING_SUSPECTED, ["not_converged"], fgsm=0.9)]
-    rows = headline_rows({**SUMMARY, "models": models})
+    rows = headline_rows({**SUMMARY, "models": _rows_around_a_baseline(["not_converged"], ["not_converged"])})
     assert baseline_comparison(rows, ("Linf", 0.3)) == (
         "L∞ ε=0.3 against Baseline (≤ 40.0 [30.0, 50.0] n=200): higher, intervals apart: + Elliptical (+50.0 points); "
         "not compared with the baseline's upper bound: + Same (+0.0 points), Low (-35.0 points); "

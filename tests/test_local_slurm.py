@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from slurm_venv import slurm_snakemake
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "cluster" / "local-slurm"
@@ -68,7 +69,7 @@ def test_jobs_go_through_sbatch(tmp_path: Path) -> None:
     require_cluster()
     (tmp_path / "Snakefile").write_text(SNAKEFILE)
     run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--profile", str(PROFILE), "--directory", str(tmp_path)],
+        [*slurm_snakemake(), "--profile", str(PROFILE), "--directory", str(tmp_path)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -115,7 +116,7 @@ def test_a_training_cut_by_its_time_limit_resumes_on_the_retry_to_identical_weig
     reference = subprocess.Popen([*train_command(), "--out", str(tmp_path / "reference")], cwd=REPO, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--profile", str(PROFILE), "--directory", str(tmp_path)],
+        [*slurm_snakemake(), "--profile", str(PROFILE), "--directory", str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env,
     )
     _, reference_errors = reference.communicate(timeout=600)

@@ -7,13 +7,16 @@ torch-free name lists that validation checks against must match the registries o
 build what they name.
 
 The dry runs run in the demo's environment, the one a laptop plans in: ``.venv`` with ``.[workflow]``
-(the README's first command), beside the tests' ``.venv-test``. No executor plugin is installed there.
-The Slurm plugin (``.[slurm]``, ``.[test]``) imports pandas at module level and Snakemake imports every
-installed executor plugin at startup, so no pandas import is excused: a plugin in ``.venv`` fails here.
+(the README's first command); the default config's also in the tests' own ``.venv-test`` (``.[test]``).
+Neither holds an executor plugin. The Slurm plugin (``.[slurm]``) imports pandas at module level and
+Snakemake imports every installed executor plugin at startup, so it lives only in ``.venv-slurm``, the
+Slurm tests' layer over ``.venv-test`` (cluster/local-slurm/slurm-venv.sh), and no pandas import is
+excused here: a plugin in ``.venv`` or ``.venv-test`` fails.
 """
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,20 +55,31 @@ def demo_python() -> str:
     return str(python)
 
 
-def test_the_demo_environment_has_no_executor_plugin() -> None:
+def planning_python(environment: str) -> str:
+    """The interpreter of ``demo`` (``.venv``) or ``tests`` (this process's, ``.venv-test``)."""
+    return demo_python() if environment == "demo" else sys.executable
+
+
+@pytest.mark.parametrize("environment", ["demo", "tests"])
+def test_neither_the_demo_nor_the_tests_environment_has_an_executor_plugin(environment: str) -> None:
     """Snakemake would import any installed one at every start, the Slurm one with pandas."""
     listing = ("import importlib.metadata as m; print('\\n'.join(sorted(d.metadata['Name'] for d in m.distributions() "
                "if d.metadata['Name'].lower().replace('_', '-').startswith('snakemake-executor-plugin-'))))")
-    done = subprocess.run([demo_python(), "-c", listing], capture_output=True, text=True, check=True, timeout=60)
-    assert done.stdout.split() == [], f"installed in .venv: {done.stdout.split()}; the tests' .venv-test holds them"
+    python = planning_python(environment)
+    done = subprocess.run([python, "-c", listing], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == [], (f"installed in the {environment} environment ({python}): {done.stdout.split()};"
+                                       " the Slurm tests' .venv-slurm holds them")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config", CONFIGS, ids=[path.stem for path in CONFIGS])
-def test_dry_run_imports_no_torch_sklearn_matplotlib_pandas(config: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "PATH": f"{DEMO_BIN}{os.pathsep}{os.environ['PATH']}"}
+@pytest.mark.parametrize(("environment", "config"), [*(("demo", path) for path in CONFIGS),
+                                                     ("tests", REPO / "config" / "config.yaml")],
+                         ids=[*(f"demo-{path.stem}" for path in CONFIGS), "tests-config"])
+def test_dry_run_imports_no_torch_sklearn_matplotlib_pandas(environment: str, config: Path, tmp_path: Path) -> None:
+    python = planning_python(environment)
+    env = {**os.environ, "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
-        [demo_python(), "-X", "importtime", "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        [python, "-X", "importtime", "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
          "-n", "--quiet", "--configfile", str(config)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from slurm_venv import slurm_environ, slurm_python, slurm_snakemake, use_slurm_plugin
 from test_local_slurm import require_cluster
 
 from newlogic import preflight
@@ -45,7 +46,8 @@ def write_profile(folder: Path, no_account: bool = True, **train: object) -> Pat
 
 
 def newlogic_preflight(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newlogic.cli", "preflight", "--configfile", str(DEMO_CONFIG), *args],
+    """``newlogic preflight`` in .venv-slurm, the environment that submits to Slurm (tests/slurm_venv.py)."""
+    return subprocess.run([slurm_python(), "-m", "newlogic.cli", "preflight", "--configfile", str(DEMO_CONFIG), *args],
                           cwd=cwd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
 
 
@@ -76,9 +78,9 @@ def short_partition() -> Iterator[str]:
 @pytest.mark.slurm
 def test_the_real_profile_names_the_missing_accounting_and_stops_the_run_before_any_sbatch(tmp_path: Path) -> None:
     require_cluster()
-    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "NEWLOGIC_PREFLIGHT": "no-srun"}
+    env = {**slurm_environ(), "NEWLOGIC_PREFLIGHT": "no-srun"}
     run = subprocess.run(
-        [str(VENV_BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--profile", str(REPO / "cluster/slurm"),
+        [*slurm_snakemake(), "--snakefile", str(REPO / "Snakefile"), "--profile", str(REPO / "cluster/slurm"),
          "--configfile", str(DEMO_CONFIG)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
     )
@@ -149,6 +151,7 @@ def test_the_srun_check_reports_another_newlogic_on_the_compute_nodes_pythonpath
 
 def test_the_profiles_give_each_job_kind_the_sbatch_arguments_of_their_gpu_request_form(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    use_slurm_plugin()
     monkeypatch.delenv("SBATCH_ACCOUNT", raising=False)
     local = preflight.load_profile(REPO / "cluster/local-slurm")
     assert local.status_command == "squeue" and local.no_account and "slurm_account" not in local.jobs["train"]
@@ -400,6 +403,7 @@ SINFO = ("sinfo", "--noheader", "--format=%R|%a|%l")
 ])
 def test_an_unparsable_sinfo_answer_is_one_line(monkeypatch: pytest.MonkeyPatch, sinfo: str, level: str,
                                                words: str) -> None:
+    use_slurm_plugin()
     test_only = ("sbatch", "--test-only", "-p", "gpu", "-t", "20", "--job-name=newlogic-preflight", "--wrap=true")
     context = answered_context(monkeypatch, {"train": {"slurm_partition": "gpu", "runtime": 20}},
                                {SINFO: sinfo, test_only: ""})
@@ -410,6 +414,7 @@ def test_an_unparsable_sinfo_answer_is_one_line(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_a_hostile_gres_is_one_blocking_line_and_nothing_is_tried(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_slurm_plugin()
     context = answered_context(monkeypatch, {"train": {"slurm_partition": "gpu", "gres": "gpu::1"}},
                                {SINFO: "gpu|up|infinite\n"})
     [finding] = preflight.check_partitions(context)
@@ -537,9 +542,10 @@ def test_a_run_whose_squeue_fails_or_hangs_ends_within_twice_the_timeout_with_it
     flag = tmp_path / "break-squeue"
     shim = status_shim(tmp_path / "bin", mode, flag)
     (tmp_path / "Snakefile").write_text(WATCHED_SNAKEFILE)
-    env = {**os.environ, "PATH": f"{shim.parent}{os.pathsep}{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-           "NEWLOGIC_PREFLIGHT": "off", "NEWLOGIC_STATUS_TIMEOUT": str(timeout)}
-    run = subprocess.Popen([str(VENV_BIN / "snakemake"), "--profile", str(REPO / "cluster/local-slurm")],
+    env = slurm_environ()
+    env.update(PATH=f"{shim.parent}{os.pathsep}{env['PATH']}", NEWLOGIC_PREFLIGHT="off",
+               NEWLOGIC_STATUS_TIMEOUT=str(timeout))
+    run = subprocess.Popen([*slurm_snakemake(), "--profile", str(REPO / "cluster/local-slurm")],
                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     jobs: list[str] = []
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from slurm_venv import slurm_environ, slurm_snakemake
 
 from newlogic.spec import canonical_name
 
@@ -23,11 +24,16 @@ SPEC_MODELS = [  # SPEC §7: the cumulative MNIST ablation and the CIFAR-10 mode
 SPEC_ATTACKS = ["fgsm", "fgm_l2", "bim", "pgd", "cw_l2", "max_confidence", "jsma", "transfer", "autoattack"]
 
 
-def snakemake(*args: str, cwd: Path, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run snakemake on the repository's Snakefile in ``cwd`` with the venv's commands on PATH."""
-    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+def snakemake(*args: str, cwd: Path, check: bool = True, timeout: int = 900,
+              slurm: bool = False) -> subprocess.CompletedProcess:
+    """Run snakemake on the repository's Snakefile in ``cwd`` with the venv's commands on PATH.
+
+    ``slurm``: from .venv-slurm, which holds the executor plugin a Slurm profile needs (tests/slurm_venv.py).
+    """
+    env = slurm_environ() if slurm else {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
-        [str(VENV_BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), *args],
+        [*(slurm_snakemake() if slurm else [str(VENV_BIN / "snakemake")]), "--snakefile", str(REPO / "Snakefile"),
+         *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
     )
     if check and done.returncode != 0:
@@ -49,8 +55,8 @@ def planned_jobs(output: str) -> dict[str, int]:
     return counts
 
 
-def dry_run(tmp_path: Path, *args: str) -> dict[str, int]:
-    done = snakemake("-n", *args, cwd=tmp_path)
+def dry_run(tmp_path: Path, *args: str, slurm: bool = False) -> dict[str, int]:
+    done = snakemake("-n", *args, cwd=tmp_path, slurm=slurm)
     return planned_jobs(done.stdout + done.stderr)
 
 
@@ -66,14 +72,16 @@ def test_dry_run_of_the_demo_lists_train_attack_aggregate(tmp_path: Path) -> Non
 
 
 def test_dry_run_through_the_slurm_profile(tmp_path: Path) -> None:
-    jobs = dry_run(tmp_path, "--configfile", str(REPO / "config/config.yaml"), "--profile", str(REPO / "cluster/slurm"))
+    jobs = dry_run(tmp_path, "--configfile", str(REPO / "config/config.yaml"), "--profile", str(REPO / "cluster/slurm"),
+                   slurm=True)
     assert {"train", "evaluate", "aggregate"} <= set(jobs)
 
 
 @pytest.mark.parametrize("config_name", ["journal-mnist.yaml", "journal-cifar10.yaml"])
 def test_journal_configs_plan_every_spec_model_and_attack(tmp_path: Path, config_name: str) -> None:
     config_path = REPO / "config" / config_name
-    done = snakemake("-n", "--profile", str(REPO / "cluster/slurm"), "--configfile", str(config_path), cwd=tmp_path)
+    done = snakemake("-n", "--profile", str(REPO / "cluster/slurm"), "--configfile", str(config_path), cwd=tmp_path,
+                     slurm=True)
     output = done.stdout + done.stderr
     config = yaml.safe_load(config_path.read_text())
     dataset = config["dataset"]
@@ -193,7 +201,7 @@ def test_tiny_demo_through_the_slurm_profile_on_the_local_cluster(tmp_path: Path
     config = str(tiny_demo_config(tmp_path))
     snakemake("--profile", str(REPO / "cluster/slurm"), "--configfile", config,
               "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-              "--latency-wait", "5", "--jobs", "4", cwd=tmp_path)
+              "--latency-wait", "5", "--jobs", "4", cwd=tmp_path, slurm=True)
     check_tiny_tables(tmp_path)
     model_record = json.loads((tmp_path / "results/models/digits/relu/seed0/config.json").read_text())
     assert model_record["provenance"]["slurm"]["SLURM_JOB_ID"].isdigit()
