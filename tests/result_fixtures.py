@@ -29,8 +29,9 @@ def fake_result(path: Path, correct: list[int], *, attack: str, eps: float | Non
                 attack_on: str = "scores", unbounded: bool = False, model: str = "relu", seed: int = 0,
                 clean: list[int] | None = None, l2: list[float] | None = None, zero_gradient: float | None = None,
                 parameters: dict[str, Any] | None = None, subset: bool = False, batch_size: int = 10,
-                **fields: Any) -> Path:
-    """A complete result at ``path`` with per-sample correctness ``correct`` (clean: all correct unless given)."""
+                confidence: list[float] | None = None, **fields: Any) -> Path:
+    """A complete result at ``path`` with per-sample correctness ``correct`` (clean: all correct unless given);
+    ``confidence``: its ``adv_confidence`` array (none unless given)."""
     count = len(correct)
     clean = [1] * count if clean is None else clean
     overrides: dict[str, Any] = {} if eps is None else {"eps": eps}
@@ -53,6 +54,8 @@ def fake_result(path: Path, correct: list[int], *, attack: str, eps: float | Non
     samples = {"index": np.array(index if index is not None else range(count)),
                "clean_correct": np.array(clean, dtype=bool), "adv_correct": np.array(correct, dtype=bool),
                "l2": np.array(l2 if l2 is not None else [0.5] * count, dtype=np.float32)}
+    if confidence is not None:
+        samples["adv_confidence"] = np.array(confidence, dtype=np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_result(path, result, samples)
     return path

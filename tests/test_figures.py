@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from result_fixtures import fake_result
 
 from newlogic.data import dataset_info, load_dataset
 from newlogic.errors import UserError
@@ -24,7 +25,7 @@ from newlogic.figures import (
 )
 from newlogic.figures.accuracy import TABLE_LABEL, accuracy_curves, family_title, plot_accuracy_vs_eps
 from newlogic.figures.common import first_conv, module_io
-from newlogic.figures.confidence import plot_confidence
+from newlogic.figures.confidence import adversarial_confidence, plot_confidence
 from newlogic.figures.files import save_figure
 from newlogic.figures.gallery import craft_gallery, plot_gallery
 from newlogic.figures.interpolation import interpolation_path
@@ -189,6 +190,15 @@ def test_panel_titles_are_the_tables_labels_without_their_eps() -> None:
     figure = plot_accuracy_vs_eps(results)
     assert [ax.get_title() for ax in figure.axes if ax.get_title()] == ["FGM-L∞", "PGD (strong)"]
     assert family_title(("fgsm", "paper", "scores"), [_result("relu", 0.1, 0.8, 0.9)], "linf") == "fgsm (L∞)"
+
+
+def test_a_confidence_panel_names_its_setting_and_its_threat_as_the_tables_do(tmp_path: Path) -> None:
+    bounded = fake_result(tmp_path / "suite_adaptive_linf_0.3_x2.json", [0, 1], attack="adaptive", eps=0.3,
+                          confidence=[0.25, 0.75])
+    free = fake_result(tmp_path / "cw_l2.json", [0, 0], attack="cw_l2", eps=None, norm="l2", confidence=[0.5, 0.5])
+    name, values = adversarial_confidence(bounded)
+    assert name == "suite_adaptive_linf_0.3_x2 · L∞ ε=0.3" and values.tolist() == [0.25, 0.75]
+    assert adversarial_confidence(free)[0] == "cw_l2 · L2, no ε"
 
 
 def test_no_figure_kind_is_wider_than_the_limit_on_many_panels(tmp_path: Path) -> None:

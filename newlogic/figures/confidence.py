@@ -22,6 +22,7 @@ from newlogic.errors import UserError
 from newlogic.figures.options import NOISE_SAMPLES
 from newlogic.figures.panels import PANEL_COLUMNS, panel_grid
 from newlogic.nn.outputs import CONFIDENCE_THRESHOLD, probabilities
+from newlogic.report.vocabulary import shown_norm
 from newlogic.spec import ModelSpec
 from newlogic.store.results import read_result
 
@@ -39,9 +40,12 @@ def max_probabilities(model: nn.Module, spec: ModelSpec, images: torch.Tensor,
 
 
 def adversarial_confidence(result_path: Path | str) -> tuple[str, np.ndarray]:
-    """``(setting, adv_confidence)`` of one attack result: its JSON's ``setting`` and its ``.npz`` array."""
+    """``(panel name, adv_confidence)`` of one attack result: its setting with its threat as the tables print it
+    (``fgsm_0.3 · L∞ ε=0.3``; ``cw_l2 · L2, no ε`` for an attack unbounded by design) and its ``.npz`` array."""
     result = read_result(result_path, ("adv_confidence",))
-    return result.setting, np.asarray(result.samples["adv_confidence"], dtype=float)
+    norm, eps = shown_norm(result.data["norm"]), result.data["eps"]
+    threat = f"{norm}, no ε" if eps is None else f"{norm} ε={eps:g}"
+    return f"{result.setting} · {threat}", np.asarray(result.samples["adv_confidence"], dtype=float)
 
 
 def plot_confidence(sets: Mapping[str, np.ndarray], output: str, title: str = "") -> Figure:
@@ -68,7 +72,7 @@ def plot_confidence(sets: Mapping[str, np.ndarray], output: str, title: str = ""
 def confidence_sets(model: nn.Module, spec: ModelSpec, clean: torch.Tensor, *, results: Sequence[Path] = (),
                     n_noise: int = NOISE_SAMPLES, seed: int = 0,
                     device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
-    """``{"clean": …, "uniform noise": …, <setting>: …}`` max-probabilities for ``plot_confidence``."""
+    """``{"clean": …, "uniform noise": …, <setting · threat>: …}`` max-probabilities for ``plot_confidence``."""
     noise = uniform_noise(n_noise, tuple(clean.shape[1:]), seed)
     sets = {"clean": max_probabilities(model, spec, clean, device),
             "uniform noise": max_probabilities(model, spec, noise, device)}
