@@ -138,7 +138,8 @@ def _caption(caption: str, settings: list[dict[str, Any]]) -> str:
 
 
 def ablations(config: dict[str, Any]) -> dict[str, Ablation]:
-    """Every ablation of the config, models in config order, settings default to all."""
+    """Every ablation of a config the study loader prepared (its seeds filled), models in config order, settings
+    default to all."""
     dataset = config["dataset"]
     all_settings = tuple(config.get("attacks", {}))
     result = {}
@@ -154,7 +155,7 @@ def ablations(config: dict[str, Any]) -> dict[str, Ablation]:
                 f"defined: {', '.join(all_settings) or 'none'}"
             )
         models = _unique_models(name, tuple(_model_entry(entry, dataset) for entry in body["models"]))
-        result[name] = Ablation(name, dataset, models, settings, tuple(config.get("seeds", [0])),
+        result[name] = Ablation(name, dataset, models, settings, tuple(config["seeds"]),
                                 _caption(body.get("caption", ""), [config["attacks"][s] for s in settings]),
                                 tuple(body.get("suite", ())))
     return result

@@ -24,6 +24,8 @@ from newlogic.training.options import resolve_options
 def validate_config(config: dict[str, Any]) -> None:
     """Run every check the jobs would run on ``config``; the first bad value raises a UserError naming it.
 
+    ``config`` has the schema's defaults filled (``newlogic.study_loader.study_from_config`` calls this).
+
     Checks the dataset (``dataset_info``), the run and setting names (``check_safe_name``), the
     labels and captions (``check_config_text``), the ablations (model names, duplicates, setting ids),
     the ``training`` and ``architecture`` overrides against the dataset's recipe (``resolve_options``),
@@ -37,7 +39,7 @@ def validate_config(config: dict[str, Any]) -> None:
         check_safe_name(name, "attack setting")
     check_config_text(config)
     ablations(config)
-    resolve_options(dataset, dict(config.get("training") or {}), dict(config.get("architecture") or {}), train_size=1)
+    resolve_options(dataset, dict(config["training"]), dict(config["architecture"]), train_size=1)
     for name, setting in config.get("attacks", {}).items():
         try:
             resolve_setting(attack_request(name, setting, dataset).attack, dataset)  # the surrogate's name too

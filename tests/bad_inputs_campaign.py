@@ -1,7 +1,8 @@
 """The bad-input campaign (issue 11): names, flags, configs and files that must each end in one line and exit 2.
 
 Every case is a ``newlogic`` command line run in-process (``newlogic.cli.main``), or a workflow config
-checked by ``newlogic.validation.validate_config`` (what ``snakemake -n`` runs at parse time). A case is
+read by the study loader (``newlogic.study_loader.study_from_config``: the schema and its defaults, then
+``newlogic.validation.validate_config``; what ``snakemake -n`` runs at parse time). A case is
 *clean* when it exits with code 2 (a config: raises ``UserError``), prints no traceback, prints exactly
 one line on stderr, that line names the bad value (``Case.names``), and no complete result is written
 (no ``complete: true`` result at ``out.json``, no ``metrics.json`` in ``train_out/``).
@@ -56,7 +57,7 @@ from newlogic.nn.models import ArchOptions, build_model  # noqa: E402
 from newlogic.spec import parse_model_name  # noqa: E402
 from newlogic.store.lock import output_lock  # noqa: E402
 from newlogic.store.paths import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE  # noqa: E402
-from newlogic.validation import validate_config  # noqa: E402
+from newlogic.study_loader import study_from_config  # noqa: E402
 
 MODEL = "relog-maxout_4"
 DEMO_CONFIG = ROOT / "config" / "config.yaml"  # the workflow's default config: the dry-run tests change it
@@ -159,9 +160,9 @@ def run_case(case: Case, workspace: Workspace, case_dir: Path) -> Outcome:
 
 
 def _validate(config: dict[str, Any], stderr: io.StringIO) -> int:
-    """``validate_config`` as the workflow runs it: a UserError is one line (``config error: …``) and a failure."""
+    """The study loader as the workflow runs it: a UserError is one line (``config error: …``) and a failure."""
     try:
-        validate_config(config)
+        study_from_config(config)
     except UserError as error:
         stderr.write(f"config error: {error}\n")
         return 2
@@ -487,7 +488,6 @@ CASES: tuple[Case, ...] = (
 INJECTION, PATHS, TABLES, VALUES = "injection", "paths", "wrong tables", "values"
 INTERRUPTION, READ_ONLY, TRACEBACKS = "interruption", "read-only", "tracebacks"
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
-SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 BANNER = ("Using workflow specific profile", "Using profile")  # snakemake's own line before its output
 SCRIPT_PAYLOAD = "x</script><img src=x onerror=alert(1)>"
 TABLE_SETTINGS = {"fgsm_0.1": {"attack": "fgsm", "eps": 0.1, "limit": 20},
@@ -538,18 +538,11 @@ def yaml_text(change: Callable[[dict[str, Any]], None], extra: str = "") -> Call
 
 
 def schema_check(change: Callable[[dict[str, Any]], None]) -> Build:
-    """What the Snakefile runs at dry run before its rules: strict numbers, the schema, then every job's checks."""
+    """What the Snakefile runs at dry run before its rules (the study loader: strict numbers, the schema, then every
+    job's checks), as a probe on ``BASE_CONFIG`` changed by ``change``."""
     def build(_workspace: Workspace, _case_dir: Path) -> Callable[[], int]:
         def probe() -> int:
-            from newlogic.config_file import check_workflow_config
-
-            loaded = base_config_with(change)
-            try:
-                check_workflow_config(loaded, [], SCHEMA)
-            except UserError as error:
-                sys.stderr.write(f"config error: {error}\n")
-                return 2
-            return _validate(loaded, sys.stderr)
+            return _validate(base_config_with(change), sys.stderr)
 
         return probe
 
@@ -886,7 +879,8 @@ UNTRUSTED_CASES: tuple[Case, ...] = (
     Case("two models one label", TABLES, config(_relabel("same")), "same"),
     Case("setting id clean", TABLES, schema_check(_set("attacks/clean", {"attack": "fgsm", "eps": 0.1})), "clean"),
     Case("setting id model", TABLES, schema_check(_set("attacks/model", {"attack": "fgsm", "eps": 0.1})), "model"),
-    Case("setting listed twice", TABLES, config(_set("ablations/demo/attacks", ["fgsm_0.1", "fgsm_0.1"])), "twice"),
+    Case("setting listed twice", TABLES, config(_set("ablations/demo/attacks", ["fgsm_0.1", "fgsm_0.1"])),
+         "non-unique elements"),
     Case("noise result as FGSM", TABLES, aggregate(_noise_as_fgsm), "fgsm_0.1", needs="collector"),
     Case("metrics.json 700%", TABLES, aggregate(_edit_json(_model_metrics, _set_key("final.test_accuracy", 7.0))),
          METRICS_FILE, needs="collector"),

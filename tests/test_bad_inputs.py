@@ -26,7 +26,7 @@ from bad_inputs_campaign import (
 from newlogic.cli import main
 from newlogic.store.paths import DIVERGED_FILE, METRICS_FILE
 from newlogic.store.results import read_result
-from newlogic.validation import validate_config
+from newlogic.study_loader import study_from_config
 
 NEWLOGIC = str(Path(sys.executable).with_name("newlogic"))
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -59,8 +59,8 @@ def test_bad_input_is_one_line_and_exit_2(case: Case, workspace: Workspace, tmp_
 
 def test_the_demo_config_and_a_good_attack_pass(workspace: Workspace, tmp_path: Path, capsys) -> None:
     """The counter-check: what the campaign changes is what fails."""
-    validate_config(yaml.safe_load(DEMO_CONFIG.read_text()))
-    validate_config(yaml.safe_load(BASE_CONFIG))
+    study_from_config(yaml.safe_load(DEMO_CONFIG.read_text()))
+    study_from_config(yaml.safe_load(BASE_CONFIG))
     out = tmp_path / "bim.json"
     assert main(["attack", "--model-dir", str(workspace.model), "--attack", "bim", "--eps", "unbounded",
                  "--limit", "20", "--device", "cpu", "--out", str(out)]) == 0

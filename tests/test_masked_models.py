@@ -24,12 +24,12 @@ from torch import nn
 
 from newlogic.attacks.request import attack_request
 from newlogic.attacks.resolve import resolve_setting
-from newlogic.attacks.suite import TRANSFER_SOURCE, expand_strong_suite
+from newlogic.attacks.suite import TRANSFER_SOURCE
 from newlogic.data import load_dataset
 from newlogic.evaluation.batches import evaluate_attack
 from newlogic.evaluation.model_loading import TrainedModel, load_trained_model
 from newlogic.evaluation.shuffled import ShuffledTest
-from newlogic.study import ablations
+from newlogic.study_loader import study_from_config
 
 EPS = 0.1
 LEVELS = 255  # 8-bit input
@@ -83,8 +83,7 @@ def test_the_suites_worst_case_on_an_input_rounding_model_is_near_bpda(digits_mo
     config = {"dataset": "digits", "strong_suite": DEMO_SUITE,
               "attacks": {"fgsm_0.1": {"attack": "fgsm", "eps": EPS}},
               "ablations": {"masked": {"models": [TRANSFER_SOURCE]}}}
-    expand_strong_suite(config)
-    suite = ablations(config)["masked"].suite
+    suite = study_from_config(config).ablations["masked"].suite
     members = {name: attack_request(name, config["attacks"][name]) for name in suite}
     correct = {name: _correct(masked, split, request.attack, source) for name, request in members.items()}
     assert {resolve_setting(request.attack, "digits").entry.kind for request in members.values()} >= {

@@ -11,7 +11,7 @@ from newlogic.attacks.suite import DOUBLED, PROFILES, SUITE_PREFIX, TRANSFER_SOU
 from newlogic.errors import UserError
 from newlogic.spec import ModelSpec, parse_model_name
 from newlogic.study import ablations
-from newlogic.study_loader import load_study
+from newlogic.study_loader import load_study, study_from_config
 
 CONFIG = {
     "dataset": "mnist5k",
@@ -30,8 +30,9 @@ CONFIG = {
 
 
 def _expanded() -> dict:
+    """``CONFIG`` as the study loader prepares it: the schema's defaults filled, the strong suite expanded."""
     config = copy.deepcopy(CONFIG)
-    expand_strong_suite(config)
+    study_from_config(config)
     return config
 
 

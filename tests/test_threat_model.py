@@ -11,7 +11,7 @@ from newlogic.attacks.context import AttackContext
 from newlogic.attacks.resolve import ResolvedAttack, resolve_parameters
 from newlogic.data import dataset_info
 from newlogic.errors import UserError
-from newlogic.study import ablations
+from newlogic.study_loader import study_from_config
 
 CIFAR = dataset_info("cifar10")
 MEAN = torch.tensor(CIFAR.mean).view(1, 3, 1, 1)
@@ -119,7 +119,7 @@ def test_the_table_caption_says_when_the_paper_threat_model_is_on() -> None:
         "ablations": {"pixels": {"caption": "Paper definitions", "models": ["relu"], "attacks": ["fgsm_0.3"]},
                       "paper": {"caption": "Paper definitions", "models": ["relu"]}},
     }
-    tables = ablations(config)
+    tables = study_from_config(config).ablations
     assert tables["pixels"].caption == "Paper definitions"
     assert tables["paper"].caption.startswith("Paper definitions. Threat model: the paper's, ε in normalised units")
     assert "clip ±3" in tables["paper"].caption
@@ -134,7 +134,7 @@ def test_the_table_caption_says_when_a_column_depends_on_the_score_scale() -> No
                       "strong": {"caption": "Strong", "models": ["relu"], "attacks": ["bim_strong"]},
                       "transfer": {"caption": "Transfer", "models": ["relu"], "attacks": ["transfer"]}},
     }
-    tables = ablations(config)
+    tables = study_from_config(config).ablations
     assert tables["paper"].caption.startswith("Paper. Columns of the paper preset (fgsm) run the 2019 code's attacks")
     assert tables["strong"].caption == "Strong"
     assert "(bim)" in tables["transfer"].caption  # a transfer's crafting attack is its base attack
