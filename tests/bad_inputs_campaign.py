@@ -329,11 +329,10 @@ ablations:
 
 
 def config(change: Callable[[dict[str, Any]], None]) -> Callable[[Workspace, Path], dict[str, Any]]:
-    """A small valid workflow config (``BASE_CONFIG``, independent of the demo's) changed by ``change``."""
+    """A small valid workflow config (``BASE_CONFIG``, independent of the demo's) changed by ``change``; the case
+    reads it as the Snakefile does at dry run, through the study loader (``_validate``)."""
     def build(_workspace: Workspace, _case_dir: Path) -> dict[str, Any]:
-        loaded = yaml.safe_load(BASE_CONFIG)
-        change(loaded)
-        return loaded
+        return base_config_with(change)
 
     return build
 
@@ -535,18 +534,6 @@ def dry_run(text: Callable[[], str], *, env: dict[str, str] | None = None, profi
 
 def yaml_text(change: Callable[[dict[str, Any]], None], extra: str = "") -> Callable[[], str]:
     return lambda: yaml.safe_dump(base_config_with(change), sort_keys=False) + extra
-
-
-def schema_check(change: Callable[[dict[str, Any]], None]) -> Build:
-    """What the Snakefile runs at dry run before its rules (the study loader: strict numbers, the schema, then every
-    job's checks), as a probe on ``BASE_CONFIG`` changed by ``change``."""
-    def build(_workspace: Workspace, _case_dir: Path) -> Callable[[], int]:
-        def probe() -> int:
-            return _validate(base_config_with(change), sys.stderr)
-
-        return probe
-
-    return build
 
 
 def _table(label: str, header: str, caption: str) -> Any:
@@ -844,7 +831,7 @@ UNTRUSTED_CASES: tuple[Case, ...] = (
          injection=True),
     Case("YAML tag in a config", INJECTION,
          dry_run(lambda: BASE_CONFIG + "run: !!python/tuple [a, b]\n"), "tags", injection=True),
-    Case("run name runs a command", INJECTION, schema_check(_set("run", "x$(touch INJECTED)")), "run",
+    Case("run name runs a command", INJECTION, config(_set("run", "x$(touch INJECTED)")), "run",
          injection=True),
     Case("caption closes the report script", INJECTION,
          rendered({"md": (4, "x&lt;/script>&lt;img src=x onerror=alert(1)>  "),
@@ -874,11 +861,11 @@ UNTRUSTED_CASES: tuple[Case, ...] = (
     Case("--out into a model directory", PATHS, attack_out(_into_model), "model directory"),
     Case("--out an existing directory", PATHS, attack_out(_existing_dir), "is a directory"),
     Case("lock file a symlink", PATHS, _lock_symlink, "symbolic link"),
-    Case("run ..", PATHS, schema_check(_set("run", "..")), "run"),
+    Case("run ..", PATHS, config(_set("run", "..")), "run"),
     # wrong tables: a config or a file that would put wrong numbers in a table, exit 0
     Case("two models one label", TABLES, config(_relabel("same")), "same"),
-    Case("setting id clean", TABLES, schema_check(_set("attacks/clean", {"attack": "fgsm", "eps": 0.1})), "clean"),
-    Case("setting id model", TABLES, schema_check(_set("attacks/model", {"attack": "fgsm", "eps": 0.1})), "model"),
+    Case("setting id clean", TABLES, config(_set("attacks/clean", {"attack": "fgsm", "eps": 0.1})), "clean"),
+    Case("setting id model", TABLES, config(_set("attacks/model", {"attack": "fgsm", "eps": 0.1})), "model"),
     Case("setting listed twice", TABLES, config(_set("ablations/demo/attacks", ["fgsm_0.1", "fgsm_0.1"])),
          "non-unique elements"),
     Case("noise result as FGSM", TABLES, aggregate(_noise_as_fgsm), "fgsm_0.1", needs="collector"),
@@ -891,16 +878,16 @@ UNTRUSTED_CASES: tuple[Case, ...] = (
          needs="collector"),
     Case("another run's model.pt", TABLES, aggregate(_other_run_weights), "sha256", needs="collector"),
     # values: numbers and keys a config or a flag gets wrong
-    Case("seed 12345678901234567891", VALUES, schema_check(_set("seeds", [12345678901234567891])), "seeds"),
-    Case("seed 2**64", VALUES, schema_check(_set("seeds", [2**64])), "seeds"),
-    Case("seed true", VALUES, schema_check(_set("seeds", [True])), "seeds"),
+    Case("seed 12345678901234567891", VALUES, config(_set("seeds", [12345678901234567891])), "seeds"),
+    Case("seed 2**64", VALUES, config(_set("seeds", [2**64])), "seeds"),
+    Case("seed true", VALUES, config(_set("seeds", [True])), "seeds"),
     Case("duplicate YAML key", VALUES, dry_run(lambda: BASE_CONFIG + "dataset: mnist\n"), "given twice"),
     Case("limit 1e400", VALUES, attack("--setting", '{"attack": "fgsm", "limit": 1e400}'), "limit"),
     Case("limit true", VALUES, attack("--setting", '{"attack": "fgsm", "limit": true}'), "limit"),
-    Case("config limit .inf", VALUES, schema_check(_set("attacks/bim_0.1/limit", float("inf"))), "inf"),
-    Case("ablation -x", VALUES, schema_check(lambda c: c["ablations"].update({"-x": {"models": ["relu"]}})), "-x"),
+    Case("config limit .inf", VALUES, config(_set("attacks/bim_0.1/limit", float("inf"))), "inf"),
+    Case("ablation -x", VALUES, config(lambda c: c["ablations"].update({"-x": {"models": ["relu"]}})), "-x"),
     Case("setting id twice in ablation (schema)", VALUES,
-         schema_check(_set("ablations/demo/attacks", ["bim_0.1", "bim_0.1"])), "ablations.demo.attacks"),
+         config(_set("ablations/demo/attacks", ["bim_0.1", "bim_0.1"])), "ablations.demo.attacks"),
     # interruption: what a killed or interrupted run leaves behind; the plain rerun finishes
     Case("stale lock after kill -9", INTERRUPTION, _completes(fgsm(), _stale_lock), "", expect="ok"),
     Case("inconsistent .partial.npz", INTERRUPTION, _completes(fgsm(), _inconsistent_partial), "", expect="ok"),

@@ -9,7 +9,7 @@ with the command that builds it; it never skips.
 
 import os
 import site
-import sys
+import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -46,8 +46,7 @@ def use_slurm_plugin() -> None:
     the layer is on ``sys.path`` registers the plugin whichever test built the registry first.
     """
     slurm_python()
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    site.addsitedir(str(SLURM_VENV / "lib" / version / "site-packages"))
+    site.addsitedir(sysconfig.get_path("purelib", vars={"base": str(SLURM_VENV)}))  # as slurm-venv.sh finds it
     from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
 
     ExecutorPluginRegistry().collect_plugins()
